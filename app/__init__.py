@@ -1,0 +1,1 @@
+"""The Leitstand ERP service."""

@@ -1,0 +1,1 @@
+"""Leitstand: the command line, the local stack launcher and the benchmark tool."""

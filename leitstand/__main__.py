@@ -1,0 +1,5 @@
+import sys
+
+from leitstand.cli import main
+
+sys.exit(main())
