@@ -1,0 +1,31 @@
+"""Warnings that may repeat on every request, logged at most once per interval."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+
+class ThrottledWarning:
+    """Log a repeating warning once per ``interval`` seconds, with how often it happened since."""
+
+    def __init__(self, logger: logging.Logger, message: str, interval: float = 10.0) -> None:
+        self._logger = logger
+        self._message = message
+        self._interval = interval
+        self._next_at = 0.0
+        self._suppressed = 0
+
+    def __call__(self, *args: object) -> None:
+        now = time.monotonic()
+        if now < self._next_at:
+            self._suppressed += 1
+            return
+        self._logger.warning(
+            self._message + " (%d more like this in the last %.0f s)",
+            *args,
+            self._suppressed,
+            self._interval,
+        )
+        self._suppressed = 0
+        self._next_at = now + self._interval

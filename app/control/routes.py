@@ -1,0 +1,158 @@
+"""The HTTP endpoints of the control API under ``/control``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.control.access import ControlAccess
+from app.control.controller import (
+    ChangeNotFoundError,
+    ChangeNotInForceError,
+    Controller,
+    KnobStatus,
+    to_isoformat,
+)
+from app.control.knobs import KnobValueError, UnknownKnobError
+
+MAX_TTL_SECONDS = 7 * 86_400
+
+# Clears the named cache, or every cache for None, in every worker; returns the names cleared.
+CacheClearer = Callable[[str | None], Sequence[str]]
+
+
+class KnobChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: float = Field(allow_inf_nan=False)
+    reason: str = Field(min_length=1, max_length=1000)
+    requested_by: str | None = Field(default=None, min_length=1, max_length=200)
+    ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
+
+
+class RevertRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)
+    requested_by: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class CacheClearRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cache: str | None  # required, so that an empty body never clears every cache
+    reason: str = Field(min_length=1, max_length=1000)
+    requested_by: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+def control_router(
+    controller: Controller,
+    access: ControlAccess,
+    clear_caches: CacheClearer | None = None,
+) -> APIRouter:
+    """Build the ``/control`` router; every endpoint requires ``access``.
+
+    The handlers are plain functions, so FastAPI runs them in its thread pool:
+    a change takes a file lock and may wait for it.
+    """
+    router = APIRouter(prefix="/control", tags=["control"], dependencies=[Depends(access)])
+
+    @router.get("")
+    def list_knobs() -> dict[str, Any]:
+        return {"knobs": {s.knob.name: _status_json(s) for s in controller.describe()}}
+
+    @router.put("/knobs/{knob}")
+    def change_knob(knob: str, body: KnobChange, request: Request) -> JSONResponse:
+        try:
+            record = controller.change(
+                knob,
+                body.value,
+                reason=body.reason,
+                requested_by=body.requested_by or _client(request),
+                ttl_seconds=body.ttl_seconds,
+            )
+        except UnknownKnobError as exc:
+            return _error(status.HTTP_404_NOT_FOUND, str(exc))
+        except KnobValueError as exc:
+            bounds = exc.knob
+            return _error(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                str(exc),
+                knob=bounds.name,
+                min=bounds.format(bounds.minimum),
+                max=bounds.format(bounds.maximum),
+            )
+        spec = controller.knobs[knob]
+        return JSONResponse(
+            {
+                "change_id": record.change_id,
+                "knob": knob,
+                "value": spec.format(record.value),
+                "previous": spec.format(record.previous),
+                "expires_at": to_isoformat(record.expires_at),
+            }
+        )
+
+    @router.post("/changes/{change_id}/revert")
+    def revert_change(change_id: str, body: RevertRequest, request: Request) -> JSONResponse:
+        try:
+            record = controller.revert(
+                change_id, reason=body.reason, requested_by=body.requested_by or _client(request)
+            )
+        except ChangeNotFoundError as exc:
+            return _error(status.HTTP_404_NOT_FOUND, str(exc))
+        except ChangeNotInForceError as exc:
+            return _error(status.HTTP_409_CONFLICT, str(exc), reverted=False)
+        spec = controller.knobs[record.knob]
+        return JSONResponse(
+            {
+                "reverted": True,
+                "change_id": record.change_id,
+                "knob": record.knob,
+                "value": spec.format(record.restored),
+            }
+        )
+
+    @router.post("/cache/clear")
+    def clear_cache(body: CacheClearRequest, request: Request) -> JSONResponse:
+        if clear_caches is None:
+            return _error(status.HTTP_404_NOT_FOUND, "this app has no caches to clear")
+        try:
+            cleared = list(clear_caches(body.cache))
+        except KeyError as exc:
+            return _error(status.HTTP_404_NOT_FOUND, str(exc.args[0]) if exc.args else str(exc))
+        requested_by = body.requested_by or _client(request)
+        for name in cleared:
+            controller.record_action(
+                f"cache.{name}.clear",
+                reason=body.reason,
+                requested_by=requested_by,
+                message=f"Cleared cache {name} in every worker",
+            )
+        return JSONResponse({"cleared": cleared})
+
+    return router
+
+
+def _status_json(status: KnobStatus) -> dict[str, Any]:
+    knob = status.knob
+    return {
+        "value": knob.format(status.value),
+        "min": knob.format(knob.minimum),
+        "max": knob.format(knob.maximum),
+        "default": knob.format(knob.default),
+        "change_id": status.change_id,
+        "expires_at": status.expires_at.isoformat() if status.expires_at else None,
+    }
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _error(code: int, detail: str, **fields: Any) -> JSONResponse:
+    return JSONResponse({**fields, "detail": detail}, status_code=code)
