@@ -10,8 +10,6 @@ shows whether the fix really avoids the slow path.
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import random
 import re
 from collections.abc import Callable
@@ -21,9 +19,8 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.control.knobs import FAULT_ERROR_RATIO, FAULT_LATENCY_SECONDS
+from app.control.responses import send_json
 from app.shared_state import SharedState
-
-logger = logging.getLogger("leitstand.control")
 
 # The latency that fault points add during the current request; 0 outside fault routes.
 _latency_seconds: ContextVar[float] = ContextVar("leitstand_fault_latency", default=0.0)
@@ -75,7 +72,8 @@ class FaultInjection:
 
         ratio = self.state.get(FAULT_ERROR_RATIO)
         if ratio > 0 and self._random() < ratio:
-            await _send_injected_error(send, ratio)
+            detail = f"injected fault: fault.error_ratio is {ratio:g} (a drill; revert the change)"
+            await send_json(send, 500, {"detail": detail})
             return
 
         token = _latency_seconds.set(self.state.get(FAULT_LATENCY_SECONDS))
@@ -86,20 +84,3 @@ class FaultInjection:
 
     def _is_fault_route(self, path: str) -> bool:
         return any(pattern.match(path) for pattern in self.routes)
-
-
-async def _send_injected_error(send: Send, ratio: float) -> None:
-    body = json.dumps(
-        {"detail": f"injected fault: fault.error_ratio is {ratio:g} (a drill; revert the change)"}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

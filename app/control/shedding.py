@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -10,6 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.control.controller import SHED_REQUESTS_TOTAL
 from app.control.knobs import SHED_MAX_IN_FLIGHT
 from app.control.ratelimit import ThrottledWarning
+from app.control.responses import send_json
 from app.shared_state import SharedState
 
 logger = logging.getLogger("leitstand.control")
@@ -61,21 +61,9 @@ def _exempt(path: str) -> bool:
 
 
 async def _send_overloaded(send: Send, in_flight: int, limit: int) -> None:
-    body = json.dumps(
-        {
-            "detail": f"server overloaded: {in_flight} requests in flight in this worker "
-            f"reached the limit of {limit}; retry after {RETRY_AFTER_SECONDS} s"
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-            ],
-        }
+    detail = (
+        f"server overloaded: {in_flight} requests in flight in this worker reached "
+        f"the limit of {limit}; retry after {RETRY_AFTER_SECONDS} s"
     )
-    await send({"type": "http.response.body", "body": body})
+    retry_after = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+    await send_json(send, 503, {"detail": detail}, [retry_after])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message
 
 from app.control import install_control
 from app.settings import Settings
@@ -22,6 +25,28 @@ def build_app(settings: Settings) -> tuple[FastAPI, SharedState]:
     state = SharedState(settings.state_path) if settings.state_path else SharedState.temporary()
     install_control(app, settings, state)
     return app, state
+
+
+@asynccontextmanager
+async def lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """Run the app's ASGI lifespan (startup, then shutdown) around a block, as a server does."""
+    to_app: asyncio.Queue[Message] = asyncio.Queue()
+    from_app: asyncio.Queue[Message] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+
+    async def run() -> None:
+        await app(scope, to_app.get, from_app.put)
+
+    task = asyncio.create_task(run())
+    await to_app.put({"type": "lifespan.startup"})
+    started = await asyncio.wait_for(from_app.get(), timeout=10)
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(from_app.get(), timeout=10)
+        await asyncio.wait_for(task, timeout=10)
 
 
 def client_for(app: FastAPI, host: str = "127.0.0.1") -> httpx.AsyncClient:
