@@ -8,22 +8,16 @@ value lives in the shared state, so a change applies to every worker process.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
+from app.cache import CacheRegistry
 from app.control.access import ControlAccess
+from app.control.catalog import build_knobs
 from app.control.changes import ChangeLog
 from app.control.controller import Controller
 from app.control.expiry import ExpiryWatcher
 from app.control.faults import FaultInjection, fault_point
-from app.control.knobs import (
-    DEGRADED,
-    FAULT_ERROR_RATIO,
-    FAULT_LATENCY_BOUNDS,
-    FAULT_LATENCY_SECONDS,
-    SHED_BOUNDS,
-    SHED_MAX_IN_FLIGHT,
-    Knob,
-    state_knob,
-)
+from app.control.knobs import DEGRADED
 from app.control.metrics import ControlCollector
 from app.control.routes import control_router
 from app.control.shedding import LoadShedding
@@ -38,54 +32,30 @@ def is_degraded(state: SharedState) -> bool:
     return state.get(DEGRADED) >= 1
 
 
-def build_knobs(settings: Settings, state: SharedState) -> list[Knob]:
-    """Build the knobs that live in the shared state, creating their values on first use."""
-    knobs = [
-        state_knob(
-            state,
-            SHED_MAX_IN_FLIGHT,
-            "requests in flight per worker before new ones get 503; 0 turns shedding off",
-            SHED_BOUNDS,
-            0,
-            integral=True,
-        ),
-        state_knob(
-            state,
-            DEGRADED,
-            "1: the forecast serves its last cached result or 503 instead of computing",
-            (0, 1),
-            0,
-            integral=True,
-        ),
-    ]
-    if settings.fault_injection:
-        knobs += [
-            state_knob(
-                state,
-                FAULT_LATENCY_SECONDS,
-                "latency added to the computation of the fault routes (drills only)",
-                FAULT_LATENCY_BOUNDS,
-                0,
-                integral=False,
-            ),
-            state_knob(
-                state,
-                FAULT_ERROR_RATIO,
-                "share of requests to the fault routes that get 500 (drills only)",
-                (0, 1),
-                0,
-                integral=False,
-            ),
-        ]
-    return knobs
+def install_control(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    state: SharedState | None = None,
+    caches: CacheRegistry | None = None,
+    registry: CollectorRegistry | None = None,
+) -> Controller:
+    """Add the control API and its middleware to ``app``; return its controller.
 
-
-def install_control(app: FastAPI, settings: Settings, state: SharedState) -> Controller:
-    """Add the control API and its middleware to ``app``; return its controller."""
-    controller = Controller(
-        state, build_knobs(settings, state), ChangeLog.beside(settings.state_path)
-    )
-    app.include_router(control_router(controller, ControlAccess(settings)))
+    ``state`` defaults to the instance's shared state file (``Settings.state_path``),
+    or a temporary one. ``caches`` adds the cache knobs and cache clearing, and
+    ``registry`` gets the collector of the control metrics.
+    """
+    if state is None:
+        state = SharedState(settings.state_path) if settings.state_path else SharedState.temporary()
+    knobs = build_knobs(settings, state, caches)
+    controller = Controller(state, knobs, ChangeLog.beside(settings.state_path))
+    clear_caches = caches.clear if caches is not None else None
+    app.include_router(control_router(controller, ControlAccess(settings), clear_caches))
+    if registry is not None:
+        cache_names = caches.names() if caches is not None else []
+        actions = [f"cache.{name}.clear" for name in cache_names]
+        registry.register(ControlCollector(controller, actions))
 
     # Starlette runs the middleware added last first: fault injection runs inside shedding,
     # so a shed request never reaches a drill's fault.

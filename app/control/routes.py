@@ -21,7 +21,8 @@ from app.control.knobs import KnobValueError, UnknownKnobError
 
 MAX_TTL_SECONDS = 7 * 86_400
 
-# Clears the named cache, or every cache for None, in every worker; returns the names cleared.
+# Clears the named cache (every cache for None) in every worker and returns the names cleared.
+# An unknown name raises a LookupError whose message names the known caches.
 CacheClearer = Callable[[str | None], Sequence[str]]
 
 
@@ -123,8 +124,8 @@ def control_router(
             return _error(status.HTTP_404_NOT_FOUND, "this app has no caches to clear")
         try:
             cleared = list(clear_caches(body.cache))
-        except KeyError as exc:
-            return _error(status.HTTP_404_NOT_FOUND, str(exc.args[0]) if exc.args else str(exc))
+        except LookupError as exc:
+            return _error(status.HTTP_404_NOT_FOUND, str(exc))
         requested_by = body.requested_by or _client(request)
         for name in cleared:
             controller.record_action(

@@ -23,7 +23,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def build_app(settings: Settings) -> tuple[FastAPI, SharedState]:
     app = FastAPI()
     state = SharedState(settings.state_path) if settings.state_path else SharedState.temporary()
-    install_control(app, settings, state)
+    install_control(app, settings, state=state)
     return app, state
 
 

@@ -190,7 +190,7 @@ class FakeClock:
 
 
 def controller_on(path: Path, clock: FakeClock) -> Controller:
-    from app.control import build_knobs
+    from app.control.catalog import build_knobs
 
     settings = Settings(state_path=path, fault_injection=True)
     state = SharedState(path)
