@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api.body_limit import BodyLimitMiddleware
+from app.api.errors import install_error_handlers
+from app.api.routers import ROUTERS
+from app.db.engine import Database
 from app.settings import Settings
+
+logger = logging.getLogger("leitstand.app")
+
+
+@asynccontextmanager
+async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+    """Open the database of this worker process, and close it at shutdown.
+
+    The engine is created here, in the worker, never before a fork. Functions
+    in ``application.state.engine_hooks`` (e.g. metrics listeners) get it first.
+    """
+    settings: Settings = application.state.settings
+    database = Database(settings)
+    hooks: list[Callable[[AsyncEngine], None]] = application.state.engine_hooks
+    for hook in hooks:
+        hook(database.engine)
+    application.state.database = database
+    logger.info("Database %s opened", database.engine.url.render_as_string())
+    try:
+        yield
+    finally:
+        await database.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ERP app; safe to call several times in one process."""
     settings = settings or Settings()
-    application = FastAPI(title="Leitstand ERP", version="0.1.0")
+    application = FastAPI(title="Leitstand ERP", version="0.1.0", lifespan=lifespan)
     application.state.settings = settings
+    application.state.engine_hooks = []
+
+    for router in ROUTERS:
+        application.include_router(router)
+    install_error_handlers(application)
+    application.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     return application

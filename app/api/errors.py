@@ -1,0 +1,40 @@
+"""Translate service errors into HTTP responses with a ``detail`` field."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from app.services.errors import (
+    ConflictError,
+    InvalidReferenceError,
+    NotFoundError,
+    OutOfStockError,
+    ServiceError,
+)
+
+
+async def service_error_response(request: Request, error: Exception) -> JSONResponse:
+    """Return 404 for an unknown id in the URL, 422 for one in the body, 409 for a conflict."""
+    match error:
+        case NotFoundError():
+            return JSONResponse({"detail": str(error)}, status_code=404)
+        case InvalidReferenceError(location=location, message=message):
+            # The shape of FastAPI's own validation errors, so clients parse one format.
+            detail = [{"type": "not_found", "loc": list(location), "msg": message}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        case OutOfStockError():
+            body = {
+                "detail": str(error),
+                "artikel_id": error.artikel_id,
+                "angefragt": error.requested,
+                "bestand": error.available,
+            }
+            return JSONResponse(body, status_code=409)
+        case ConflictError():
+            return JSONResponse({"detail": str(error)}, status_code=409)
+    raise error
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, service_error_response)

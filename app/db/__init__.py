@@ -1,0 +1,1 @@
+"""The ERP database: tables, engines and sessions, schema set-up and seeding."""

@@ -1,0 +1,279 @@
+"""A deterministic generator of ERP data: the same seed and end time give the same rows.
+
+Customers come from Faker's ``de_DE`` locale; articles, orders, invoices and
+stock movements from one ``random.Random``. Orders spread over the two years
+before ``end`` with demand that grows toward the end, and a few articles sell
+far more than the rest (Zipf-like popularity), so the demand forecast has
+trends to find. Every stock level equals the sum of its article's movements.
+
+Rows come out in batches of plain dicts with explicit ids, ready for a bulk
+``INSERT`` through SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import accumulate
+from typing import Any
+
+from faker import Faker
+
+from app.db.models import Artikel, Auftrag, Auftragsposition, Kunde, Lagerbewegung, Rechnung
+from app.domain.states import ZAHLUNGSZIEL_TAGE, AuftragStatus, Bewegungsart, RechnungStatus
+
+Row = dict[str, Any]
+
+HISTORY = timedelta(weeks=104)
+ORDER_BATCH = 10_000
+
+KATEGORIEN = {
+    "Befestigung": ["Schraube", "Dübel", "Mutter", "Unterlegscheibe", "Nagel", "Gewindestange"],
+    "Werkzeug": ["Hammer", "Schraubendreher", "Zange", "Wasserwaage", "Säge", "Meißel"],
+    "Elektro": ["Kabel", "Steckdose", "Schalter", "Verteiler", "Leuchte", "Sicherung"],
+    "Sanitär": ["Rohr", "Ventil", "Dichtung", "Siphon", "Armatur", "Schlauch"],
+    "Farbe": ["Wandfarbe", "Lack", "Grundierung", "Pinsel", "Farbrolle", "Abdeckfolie"],
+    "Garten": ["Spaten", "Gartenschere", "Rasensamen", "Gießkanne", "Pflanzerde", "Rechen"],
+    "Büro": ["Ordner", "Kopierpapier", "Kugelschreiber", "Hefter", "Locher", "Notizblock"],
+}
+VARIANTEN = ["verzinkt", "Edelstahl", "Profi", "Eco", "XL", "kompakt", "weiß", "schwarz"]
+MENGEN = [1, 1, 1, 1, 2, 2, 3, 5, 10]
+
+
+@dataclass(frozen=True)
+class SeedSizes:
+    kunden: int
+    artikel: int
+    auftraege: int
+
+    def __post_init__(self) -> None:
+        if self.auftraege > 0 and (self.kunden < 1 or self.artikel < 1):
+            raise ValueError(
+                f"seeding {self.auftraege} orders needs at least one customer and one article "
+                f"(got {self.kunden} customers, {self.artikel} articles); "
+                "raise LEITSTAND_SEED_KUNDEN / LEITSTAND_SEED_ARTIKEL or set "
+                "LEITSTAND_SEED_AUFTRAEGE=0"
+            )
+
+
+@dataclass(frozen=True)
+class Batch:
+    table: str
+    rows: list[Row]
+
+
+def generate(sizes: SeedSizes, seed: int, end: datetime) -> Iterator[Batch]:
+    """Yield the rows of every table in an order that satisfies the foreign keys."""
+    rng = random.Random(seed)
+    faker = Faker("de_DE")
+    faker.seed_instance(seed)
+    start = end - HISTORY
+
+    yield Batch(Kunde.__tablename__, list(_kunden(sizes.kunden, faker, rng, start)))
+    artikel = list(_artikel(sizes.artikel, rng, start))
+    yield Batch(Artikel.__tablename__, artikel)
+
+    # Order lines and stock movements stream out in batches; the opening stock
+    # movement of each article comes last, when its total sales are known.
+    sold = [0] * (sizes.artikel + 1)
+    preise = [0] + [row["preis_cent"] for row in artikel]
+    yield from _auftraege(sizes, rng, start, end, preise, sold)
+    yield Batch(Lagerbewegung.__tablename__, list(_zugaenge(artikel, sold, start)))
+
+
+def _kunden(count: int, faker: Faker, rng: random.Random, start: datetime) -> Iterator[Row]:
+    for kunde_id in range(1, count + 1):
+        firma = rng.random() < 0.3
+        name = faker.company() if firma else faker.name()
+        yield {
+            "id": kunde_id,
+            "kundennummer": f"K{kunde_id:07d}",
+            "name": name,
+            "email": f"{_mailbox(name)}.{kunde_id}@{faker.free_email_domain()}",
+            "strasse": faker.street_address(),
+            "plz": faker.postcode(),
+            "ort": faker.city(),
+            "erstellt_am": start - timedelta(days=rng.uniform(1, 1500)),
+        }
+
+
+def _mailbox(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = "".join(c if c.isalnum() else " " for c in ascii_name.lower()).split()
+    return ".".join(words[:3]) or "kunde"
+
+
+def _artikel(count: int, rng: random.Random, start: datetime) -> Iterator[Row]:
+    kategorien = sorted(KATEGORIEN)
+    for artikel_id in range(1, count + 1):
+        kategorie = rng.choice(kategorien)
+        produkt = rng.choice(KATEGORIEN[kategorie])
+        name = f"{produkt} {rng.choice(VARIANTEN)} {rng.randint(1, 99)}"
+        preis = min(max(rng.lognormvariate(math.log(15.0), 1.0), 0.5), 5_000.0)
+        yield {
+            "id": artikel_id,
+            "artikelnummer": f"A{artikel_id:06d}",
+            "name": name,
+            "kategorie": kategorie,
+            "preis_cent": round(preis * 100),
+            "bestand": rng.randint(0, 400),
+            "erstellt_am": start - timedelta(days=rng.uniform(1, 365)),
+        }
+
+
+def _auftraege(
+    sizes: SeedSizes,
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    preise: list[int],
+    sold: list[int],
+) -> Iterator[Batch]:
+    if sizes.auftraege == 0:
+        return
+
+    # Popularity: the article of rank r sells in proportion to 1 / r**0.9.
+    ranking = list(range(1, sizes.artikel + 1))
+    rng.shuffle(ranking)
+    cum_weights = list(accumulate(1.0 / (rank**0.9) for rank in range(1, sizes.artikel + 1)))
+
+    # Order times: density rising linearly over the history (sqrt of a uniform
+    # variable), sorted so that order ids follow time.
+    span = (end - start).total_seconds()
+    zeiten = sorted(
+        start + timedelta(seconds=span * math.sqrt(rng.random())) for _ in range(sizes.auftraege)
+    )
+    letzte_woche = end - timedelta(days=7)
+
+    position_id = 0
+    bewegung_id = sizes.artikel  # ids 1..artikel are the opening stock movements
+    for offset in range(0, sizes.auftraege, ORDER_BATCH):
+        auftraege: list[Row] = []
+        positionen: list[Row] = []
+        rechnungen: list[Row] = []
+        bewegungen: list[Row] = []
+        for index in range(offset, min(offset + ORDER_BATCH, sizes.auftraege)):
+            auftrag_id = index + 1
+            zeit = zeiten[index]
+            status = _status(rng, zeit, letzte_woche)
+            anzahl = min(1 + int(rng.expovariate(0.6)), 6)
+            chosen = {
+                ranking[i - 1]
+                for i in rng.choices(range(1, sizes.artikel + 1), cum_weights=cum_weights, k=anzahl)
+            }
+
+            gesamt = 0
+            for artikel_id in sorted(chosen):
+                menge = rng.choice(MENGEN)
+                position_id += 1
+                gesamt += menge * preise[artikel_id]
+                positionen.append(
+                    {
+                        "id": position_id,
+                        "auftrag_id": auftrag_id,
+                        "artikel_id": artikel_id,
+                        "menge": menge,
+                        "einzelpreis_cent": preise[artikel_id],
+                    }
+                )
+                bewegung_id += 1
+                bewegungen.append(
+                    _bewegung(
+                        bewegung_id, artikel_id, -menge, Bewegungsart.AUFTRAG, auftrag_id, zeit
+                    )
+                )
+                if status is AuftragStatus.STORNIERT:
+                    bewegung_id += 1
+                    storno_zeit = min(zeit + timedelta(hours=rng.uniform(1, 48)), end)
+                    bewegungen.append(
+                        _bewegung(
+                            bewegung_id,
+                            artikel_id,
+                            menge,
+                            Bewegungsart.STORNO,
+                            auftrag_id,
+                            storno_zeit,
+                        )
+                    )
+                else:
+                    sold[artikel_id] += menge
+
+            auftraege.append(
+                {
+                    "id": auftrag_id,
+                    "kunde_id": rng.randint(1, sizes.kunden),
+                    "bestelldatum": zeit,
+                    "status": status.value,
+                    "gesamt_cent": gesamt,
+                }
+            )
+            rechnungen.append(_rechnung(rng, auftrag_id, auftraege[-1], end))
+
+        yield Batch(Auftrag.__tablename__, auftraege)
+        yield Batch(Auftragsposition.__tablename__, positionen)
+        yield Batch(Rechnung.__tablename__, rechnungen)
+        yield Batch(Lagerbewegung.__tablename__, bewegungen)
+
+
+def _status(rng: random.Random, zeit: datetime, letzte_woche: datetime) -> AuftragStatus:
+    if rng.random() < 0.02:
+        return AuftragStatus.STORNIERT
+    return AuftragStatus.OFFEN if zeit >= letzte_woche else AuftragStatus.VERSANDT
+
+
+def _rechnung(rng: random.Random, auftrag_id: int, auftrag: Row, end: datetime) -> Row:
+    zeit: datetime = auftrag["bestelldatum"]
+    if auftrag["status"] == AuftragStatus.STORNIERT:
+        status = RechnungStatus.STORNIERT
+    elif end - zeit > timedelta(days=30) or rng.random() < 0.4:
+        status = RechnungStatus.BEZAHLT
+    else:
+        status = RechnungStatus.OFFEN
+    return {
+        "id": auftrag_id,
+        "rechnungsnummer": rechnungsnummer(auftrag_id),
+        "auftrag_id": auftrag_id,
+        "kunde_id": auftrag["kunde_id"],
+        "rechnungsdatum": zeit,
+        "faellig_am": zeit.date() + timedelta(days=ZAHLUNGSZIEL_TAGE),
+        "betrag_cent": auftrag["gesamt_cent"],
+        "status": status.value,
+    }
+
+
+def rechnungsnummer(auftrag_id: int) -> str:
+    """Return the invoice number of an order; each order has exactly one invoice."""
+    return f"RE{auftrag_id:08d}"
+
+
+def _bewegung(
+    bewegung_id: int,
+    artikel_id: int,
+    menge: int,
+    art: Bewegungsart,
+    auftrag_id: int | None,
+    zeit: datetime,
+) -> Row:
+    return {
+        "id": bewegung_id,
+        "artikel_id": artikel_id,
+        "menge": menge,
+        "art": art.value,
+        "auftrag_id": auftrag_id,
+        "zeitpunkt": zeit,
+        "notiz": None,
+    }
+
+
+def _zugaenge(artikel: list[Row], sold: list[int], start: datetime) -> Iterator[Row]:
+    """Yield the opening stock of each article: today's stock plus all it sold since."""
+    for row in artikel:
+        menge = row["bestand"] + sold[row["id"]]
+        if menge > 0:
+            bewegung = _bewegung(row["id"], row["id"], menge, Bewegungsart.ZUGANG, None, start)
+            bewegung["notiz"] = "Anfangsbestand"
+            yield bewegung

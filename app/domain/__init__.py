@@ -1,0 +1,1 @@
+"""Domain rules of the ERP that depend on no database or web framework."""
