@@ -1,0 +1,192 @@
+"""The ``filesystem`` collector: size, free and available bytes and inodes per mount point."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from exporters.filters import NameFilter
+from exporters.host import Host
+
+logger = logging.getLogger("leitstand.exporter")
+
+_LABELS = ["device", "fstype", "mountpoint"]
+
+
+@dataclass(frozen=True)
+class Mount:
+    device: str
+    mountpoint: str
+    fstype: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    size: float
+    free: float
+    avail: float
+    files: float | None = None
+    files_free: float | None = None
+    readonly: bool = False
+
+
+class FilesystemCollector:
+    """Report every mount that the filters keep.
+
+    A ``statvfs`` on a hung network mount blocks; it runs on a worker thread and the scrape
+    waits at most ``mount_timeout`` seconds. A mount point that timed out is skipped by later
+    scrapes until its call returns, so a stuck mount costs one timeout, not one per scrape.
+    """
+
+    name = "filesystem"
+
+    def __init__(
+        self,
+        host: Host,
+        mount_points: NameFilter,
+        fs_types: NameFilter,
+        mount_timeout: float = 5.0,
+    ) -> None:
+        self.host = host
+        self.mount_points = mount_points
+        self.fs_types = fs_types
+        self.mount_timeout = mount_timeout
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="statvfs"
+        )
+        self._stuck: set[str] = set()
+        self._lock = threading.Lock()
+
+    def collect(self) -> Iterator[Metric]:
+        families = {
+            "size": GaugeMetricFamily(
+                "node_filesystem_size_bytes", "Filesystem size in bytes.", labels=_LABELS
+            ),
+            "free": GaugeMetricFamily(
+                "node_filesystem_free_bytes", "Filesystem free space in bytes.", labels=_LABELS
+            ),
+            "avail": GaugeMetricFamily(
+                "node_filesystem_avail_bytes",
+                "Filesystem space available to non-root users in bytes.",
+                labels=_LABELS,
+            ),
+            "files": GaugeMetricFamily(
+                "node_filesystem_files", "Filesystem total file nodes.", labels=_LABELS
+            ),
+            "files_free": GaugeMetricFamily(
+                "node_filesystem_files_free", "Filesystem total free file nodes.", labels=_LABELS
+            ),
+            "readonly": GaugeMetricFamily(
+                "node_filesystem_readonly", "Filesystem read-only status.", labels=_LABELS
+            ),
+            "device_error": GaugeMetricFamily(
+                "node_filesystem_device_error",
+                "Whether an error occurred while getting statistics for the given device.",
+                labels=_LABELS,
+            ),
+        }
+        for mount in self._mounts():
+            labels = [mount.device, mount.fstype, mount.mountpoint]
+            usage = self._usage(mount)
+            families["device_error"].add_metric(labels, 0.0 if usage else 1.0)
+            if usage is None:
+                continue
+            families["size"].add_metric(labels, usage.size)
+            families["free"].add_metric(labels, usage.free)
+            families["avail"].add_metric(labels, usage.avail)
+            if usage.files is not None and usage.files_free is not None:
+                families["files"].add_metric(labels, usage.files)
+                families["files_free"].add_metric(labels, usage.files_free)
+            families["readonly"].add_metric(labels, 1.0 if usage.readonly else 0.0)
+        yield from families.values()
+
+    def _mounts(self) -> list[Mount]:
+        if self.host.is_linux:
+            mounts = self._procfs_mounts()
+        else:
+            mounts = [
+                Mount(p.device, p.mountpoint, p.fstype)
+                for p in self.host.system.disk_partitions(all=True)
+            ]
+        kept: dict[tuple[str, str, str], Mount] = {}
+        for mount in mounts:
+            if not self.mount_points.allows(mount.mountpoint):
+                continue
+            if not self.fs_types.allows(mount.fstype):
+                continue
+            # Bind mounts and over-mounts can list one mount point twice.
+            kept.setdefault((mount.device, mount.fstype, mount.mountpoint), mount)
+        return list(kept.values())
+
+    def _procfs_mounts(self) -> list[Mount]:
+        # Like node_exporter: the mount table of pid 1 is the host's when the exporter runs in
+        # a container with the host's /proc; its own table is the fallback.
+        try:
+            text = (self.host.procfs / "1" / "mounts").read_text()
+        except OSError:
+            text = (self.host.procfs / "self" / "mounts").read_text()
+        return parse_mounts(text)
+
+    def _usage(self, mount: Mount) -> Usage | None:
+        with self._lock:
+            if mount.mountpoint in self._stuck:
+                return None
+        future = self._executor.submit(self._stat, mount.mountpoint)
+        try:
+            return future.result(timeout=self.mount_timeout)
+        except concurrent.futures.TimeoutError:
+            with self._lock:
+                self._stuck.add(mount.mountpoint)
+            logger.warning(
+                "Mount point %s did not answer statvfs within %.1f s; skipping it until it "
+                "does (--collector.filesystem.mount-timeout)",
+                mount.mountpoint,
+                self.mount_timeout,
+            )
+            future.add_done_callback(lambda _: self._unstick(mount.mountpoint))
+            return None
+        except OSError:
+            return None
+
+    def _unstick(self, mountpoint: str) -> None:
+        with self._lock:
+            self._stuck.discard(mountpoint)
+
+    def _stat(self, mountpoint: str) -> Usage:
+        if self.host.is_windows or not hasattr(os, "statvfs"):
+            usage = self.host.system.disk_usage(mountpoint)
+            return Usage(size=usage.total, free=usage.total - usage.used, avail=usage.free)
+        # --path.rootfs: the host's root as mounted into a container.
+        st = os.statvfs(self.host.rootfs / mountpoint.lstrip("/"))
+        return Usage(
+            size=float(st.f_blocks * st.f_frsize),
+            free=float(st.f_bfree * st.f_frsize),
+            avail=float(st.f_bavail * st.f_frsize),
+            files=float(st.f_files),
+            files_free=float(st.f_ffree),
+            readonly=bool(st.f_flag & os.ST_RDONLY),
+        )
+
+
+def parse_mounts(text: str) -> list[Mount]:
+    """Parse a /proc mounts table; spaces and tabs in paths arrive as octal escapes."""
+    mounts = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        device, mountpoint, fstype = (_unescape(field) for field in fields[:3])
+        mounts.append(Mount(device, mountpoint, fstype))
+    return mounts
+
+
+def _unescape(field: str) -> str:
+    if "\\" not in field:
+        return field
+    return field.encode().decode("unicode_escape").encode("latin-1").decode()
