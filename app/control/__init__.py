@@ -15,21 +15,23 @@ from app.control.access import ControlAccess
 from app.control.catalog import build_knobs
 from app.control.changes import ChangeLog
 from app.control.controller import Controller
+from app.control.degraded import degradable, is_degraded
 from app.control.expiry import ExpiryWatcher
 from app.control.faults import FaultInjection, fault_point
-from app.control.knobs import DEGRADED
 from app.control.metrics import ControlCollector
 from app.control.routes import control_router
 from app.control.shedding import LoadShedding
 from app.settings import Settings
 from app.shared_state import SharedState
 
-__all__ = ["ControlCollector", "Controller", "fault_point", "install_control", "is_degraded"]
-
-
-def is_degraded(state: SharedState) -> bool:
-    """Return whether expensive endpoints must serve cached results only (one mmap read)."""
-    return state.get(DEGRADED) >= 1
+__all__ = [
+    "ControlCollector",
+    "Controller",
+    "degradable",
+    "fault_point",
+    "install_control",
+    "is_degraded",
+]
 
 
 def install_control(
