@@ -20,7 +20,7 @@ from app.control.knobs import (
     Knob,
     state_knob,
 )
-from app.server.scaling import SUPERVISOR_PID, TARGET_WORKERS, request_worker_count
+from app.server.scaling import TARGET_WORKERS, request_worker_count
 from app.settings import Settings
 from app.shared_state import SharedState
 
@@ -30,8 +30,9 @@ def build_knobs(
 ) -> list[Knob]:
     """Build every knob this instance has, creating their shared state values on first use.
 
-    The worker count is a knob only under the supervisor of ``leitstand serve``,
-    and the fault knobs only with ``LEITSTAND_FAULT_INJECTION=1``.
+    The worker count is a knob only with a shared state file, which the supervisor
+    of ``leitstand serve`` creates before it builds the app. The fault knobs exist
+    only with ``LEITSTAND_FAULT_INJECTION=1``.
     """
     knobs = [
         state_knob(
@@ -54,7 +55,7 @@ def build_knobs(
     if caches is not None:
         for name in caches.names():
             knobs += cache_knobs(caches, name)
-    if state.get(SUPERVISOR_PID) > 0:
+    if settings.state_path is not None:
         knobs.append(workers_knob(settings, state))
     if settings.fault_injection:
         knobs += fault_knobs(state)

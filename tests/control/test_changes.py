@@ -43,6 +43,7 @@ async def test_get_lists_every_knob_with_bounds(client: httpx.AsyncClient) -> No
         "degraded",
         "fault.latency_seconds",
         "fault.error_ratio",
+        "workers",
     }
     assert listed["shed.max_in_flight"] == {
         "value": 0,
@@ -81,6 +82,20 @@ async def test_change_applies_through_shared_state(
     assert line.change_id == body["change_id"]  # type: ignore[attr-defined]
 
 
+async def test_workers_change_sets_supervisor_target(
+    client: httpx.AsyncClient, app_and_state: tuple[FastAPI, SharedState]
+) -> None:
+    state = app_and_state[1]
+    listed = (await knobs(client))["workers"]
+    assert (listed["min"], listed["max"], listed["default"]) == (1, 8, 1)
+
+    response = await put(client, "workers", 3)
+    assert response.status_code == 200
+    assert state.get("workers.target") == 3
+    assert (await put(client, "workers", 9)).status_code == 422
+    assert state.get("workers.target") == 3
+
+
 @pytest.mark.parametrize(
     ("knob", "value"),
     [
@@ -90,6 +105,7 @@ async def test_change_applies_through_shared_state(
         ("degraded", 2),
         ("fault.latency_seconds", 31),
         ("fault.error_ratio", 1.5),
+        ("workers", 0),
     ],
 )
 async def test_out_of_bounds_is_422_with_bounds(
