@@ -1,0 +1,134 @@
+"""``leitstand optimizer``: run the Alertmanager webhook receiver and its actions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from pydantic import ValidationError
+
+from optimizer.actions import ClearCache
+from optimizer.rules import DEFAULT_RULES_PATH, RulesError, load_rules
+from optimizer.service import create_app
+from optimizer.settings import Settings
+from optimizer.tokens import TokenError
+
+logger = logging.getLogger("leitstand.optimizer")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leitstand optimizer",
+        description=(
+            "Receive Alertmanager webhooks (version 4) and tune the app through its control "
+            "API. Flags override the LEITSTAND_* environment variables named in brackets."
+        ),
+    )
+    parser.add_argument(
+        "--host", help="address to listen on (LEITSTAND_OPTIMIZER_HOST; default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, help="port to listen on (LEITSTAND_OPTIMIZER_PORT; default 9095)"
+    )
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        help=f"rules file (LEITSTAND_OPTIMIZER_RULES; default {DEFAULT_RULES_PATH})",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=None,
+        help="record decisions without calling the app (LEITSTAND_OPTIMIZER_DRY_RUN)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="SQLite file of the decision audit; generated tokens go beside it "
+        "(LEITSTAND_OPTIMIZER_STATE; default .leitstand/optimizer.db)",
+    )
+    parser.add_argument(
+        "--prometheus-url",
+        help="Prometheus base URL, to find a job's targets and verify actions "
+        "(LEITSTAND_PROMETHEUS_URL)",
+    )
+    parser.add_argument(
+        "--alertmanager-url",
+        help="Alertmanager base URL, where escalations are posted (LEITSTAND_ALERTMANAGER_URL)",
+    )
+    parser.add_argument(
+        "--check-rules",
+        action="store_true",
+        help="validate the rules file, print a summary and exit",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level (default info)",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    arguments = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=arguments.log_level.upper(),
+        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
+    )
+
+    overrides: dict[str, Any] = {
+        name: value
+        for name, value in {
+            "optimizer_host": arguments.host,
+            "optimizer_port": arguments.port,
+            "optimizer_rules": arguments.rules,
+            "optimizer_dry_run": arguments.dry_run,
+            "optimizer_state": arguments.state,
+            "prometheus_url": arguments.prometheus_url,
+            "alertmanager_url": arguments.alertmanager_url,
+        }.items()
+        if value is not None
+    }
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        print(f"leitstand optimizer: invalid settings:\n{error}", file=sys.stderr)
+        return 2
+
+    try:
+        rules = load_rules(settings.optimizer_rules)
+    except RulesError as error:
+        print(f"leitstand optimizer: invalid rules file:\n{error}", file=sys.stderr)
+        return 2
+    if arguments.check_rules:
+        print(f"{settings.optimizer_rules}: {len(rules.rules)} rules, valid")
+        for rule in rules.rules:
+            action = rule.action
+            subject = (
+                (action.cache or "every cache") if isinstance(action, ClearCache) else action.knob
+            )
+            print(f"  {rule.name}: {rule.alert} -> {action.kind} {subject}")
+        return 0
+
+    application = create_app(settings, rules=rules)
+    config = uvicorn.Config(
+        application,
+        host=settings.optimizer_host,
+        port=settings.optimizer_port,
+        log_config=None,
+        log_level=arguments.log_level,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except TokenError as error:
+        logger.error("%s", error)
+        return 1
+    # uvicorn leaves started False when the lifespan or the bind failed.
+    return 0 if server.started else 1

@@ -1,0 +1,290 @@
+"""The decision step: a notification's alerts in, recorded decisions and started work out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from optimizer.clock import Clock
+from optimizer.decisions import ActionRecord, Decision, Result
+from optimizer.guards import Guards
+from optimizer.metrics import OptimizerMetrics
+from optimizer.payload import Alert, Notification
+from optimizer.prometheus import PrometheusClient, PrometheusError
+from optimizer.rules import Rule, RuleSet
+from optimizer.runner import ActionRunner
+from optimizer.store import AuditStore
+from optimizer.templates import MissingLabelError
+
+logger = logging.getLogger("leitstand.optimizer")
+
+# Alerts about the optimizer go to people; acting on them could feed a loop.
+OWN_SERVICE = "optimizer"
+
+
+class _Decide(Protocol):
+    def __call__(
+        self, result: Result, reason: str, rule: Rule | None = None, **fields: str
+    ) -> Decision: ...
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one notification leads to, before it is recorded."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    actions: list[tuple[Decision, ActionRecord, Rule, Mapping[str, str]]] = field(
+        default_factory=list
+    )
+    reverts: list[tuple[Decision, ActionRecord]] = field(default_factory=list)
+
+
+class Optimizer:
+    """Decides per alert, records the decisions, then hands the actions to the runner."""
+
+    def __init__(
+        self,
+        *,
+        rules: RuleSet,
+        store: AuditStore,
+        guards: Guards,
+        runner: ActionRunner,
+        prometheus: PrometheusClient | None,
+        clock: Clock,
+        metrics: OptimizerMetrics,
+        dry_run: bool,
+    ) -> None:
+        self.rules = rules
+        self.store = store
+        self.guards = guards
+        self.runner = runner
+        self.dry_run = dry_run
+        self._prometheus = prometheus
+        self._clock = clock
+        self._metrics = metrics
+        # Decisions of one notification see those of the previous one.
+        self._lock = asyncio.Lock()
+        self._last_pruned = clock.monotonic()
+
+    async def load_history(self) -> None:
+        """Rebuild the guards from the audit, and close actions a previous run left open."""
+        now = self._clock.now()
+        decisions, actions = await self.store.history(now - self.rules.retention())
+        for action in actions:
+            if action.status == "running":
+                action.status = "failed"
+                action.error = "the optimizer stopped before the action finished"
+                action.finished_at = now
+                await self.store.save_action(action)
+        self.guards.load(decisions, actions)
+        logger.info(
+            "loaded %d decisions and %d actions from %s",
+            len(decisions),
+            len(actions),
+            self.store.path,
+        )
+
+    async def handle(self, notification: Notification, received_at: datetime) -> list[Decision]:
+        """Decide on every alert, record the decisions, start the work and return the decisions."""
+        # Finding targets is the one step that may wait on the network, so it runs
+        # before the lock is taken.
+        targets = await self._targets(notification)
+
+        async with self._lock:
+            plan = _Plan()
+            now = self._clock.now()
+            for alert in notification.alerts:
+                self._decide(alert, notification, targets, received_at, now, plan)
+            try:
+                await self.store.append(
+                    plan.decisions, [(decision, record) for decision, record, _, _ in plan.actions]
+                )
+            except Exception:
+                # The guards already count decisions that never reached the audit.
+                self.guards.reset()
+                await self.load_history()
+                raise
+
+        for decision in plan.decisions:
+            self._metrics.decisions.labels(
+                rule=decision.rule or "none",
+                action=decision.action or "none",
+                result=decision.result,
+            ).inc()
+            logger.info(
+                "%s %s on %s: %s (%s)",
+                decision.alertname,
+                decision.alert_status,
+                decision.target or "-",
+                decision.result,
+                decision.reason,
+                extra={
+                    "decision_id": decision.id,
+                    "rule": decision.rule,
+                    "fingerprint": decision.fingerprint,
+                    "action": decision.action,
+                    "target": decision.target,
+                    "result": decision.result,
+                },
+            )
+        for decision, record, rule, labels in plan.actions:
+            self.runner.start_action(decision, record, rule, labels)
+        for decision, record in plan.reverts:
+            self.runner.start_revert(decision, record)
+        self._prune()
+        return plan.decisions
+
+    def _decide(
+        self,
+        alert: Alert,
+        notification: Notification,
+        targets: Mapping[str, list[str] | str],
+        received_at: datetime,
+        now: datetime,
+        plan: _Plan,
+    ) -> None:
+        def decision(
+            result: Result, reason: str, rule: Rule | None = None, **fields: str
+        ) -> Decision:
+            made = Decision(
+                result=result,
+                reason=reason,
+                received_at=received_at,
+                recorded_at=now,
+                rule=rule.name if rule is not None else "",
+                action=rule.action.kind if rule is not None else "",
+                target=fields.get("target", alert.labels.get("instance", "")),
+                knob=fields.get("knob", ""),
+                alertname=alert.alertname,
+                fingerprint=alert.fingerprint,
+                starts_at=alert.starts_at,
+                alert_status=alert.status,
+                receiver=notification.receiver,
+                group_key=notification.group_key,
+                labels=dict(alert.labels),
+            )
+            plan.decisions.append(made)
+            self.guards.note_decision(made)
+            return made
+
+        if alert.labels.get("service") == OWN_SERVICE:
+            decision("rejected", "alerts with service=optimizer go to people only")
+            return
+
+        rule = self.rules.match(alert.labels)
+        if alert.status == "resolved":
+            self._decide_resolved(alert, rule, plan, decision)
+            return
+        if rule is None:
+            decision(
+                "no_rule", f"no rule matches {alert.alertname or 'an alert without alertname'}"
+            )
+            return
+
+        found = targets.get(alert.fingerprint, [])
+        if isinstance(found, str):
+            decision("failed", found, rule)
+            return
+        for target in found:
+            try:
+                knob = rule.action.knob_for(alert.labels)
+            except MissingLabelError as error:
+                decision("rejected", f"rule {rule.name}: {error}", rule, target=target)
+                continue
+            verdict = self.guards.check(rule, alert.fingerprint, alert.starts_at, target, knob, now)
+            if verdict is not None:
+                decision(verdict.result, verdict.reason, rule, target=target, knob=knob)
+                continue
+
+            what = f"{rule.action.describe(alert.labels)} on {target}"
+            if self.dry_run:
+                decision("dry_run", f"would {what}", rule, target=target, knob=knob)
+                continue
+            made = decision("executed", what, rule, target=target, knob=knob)
+            record = ActionRecord(
+                rule=rule.name,
+                kind=rule.action.kind,
+                knob=knob,
+                target=target,
+                fingerprint=alert.fingerprint,
+                starts_at=alert.starts_at,
+                started_at=now,
+            )
+            self.guards.note_action(record)
+            plan.actions.append((made, record, rule, alert.labels))
+
+    def _decide_resolved(
+        self, alert: Alert, rule: Rule | None, plan: _Plan, decision: _Decide
+    ) -> None:
+        if self.guards.is_resolved_duplicate(alert.fingerprint, alert.starts_at):
+            decision("duplicate", "this resolution was already handled", rule)
+            return
+        if rule is None:
+            decision("resolved", "no rule matches; nothing to undo")
+            return
+        if rule.on_resolved != "revert":
+            decision("resolved", f"rule {rule.name} keeps its change (on_resolved: nothing)", rule)
+            return
+
+        actions = [
+            action
+            for action in self.guards.actions_of(alert.fingerprint, alert.starts_at)
+            if action.rule == rule.name and action.status in ("running", "succeeded")
+        ]
+        if not actions:
+            decision("resolved", f"rule {rule.name} made no change for this occurrence", rule)
+            return
+        for action in actions:
+            change = action.change_id or "of the running action"
+            made = decision(
+                "resolved",
+                f"reverting change {change} on {action.target}",
+                rule,
+                target=action.target,
+                knob=action.knob,
+            )
+            plan.reverts.append((made, action))
+
+    async def _targets(self, notification: Notification) -> dict[str, list[str] | str]:
+        """Map each firing alert's fingerprint to its targets, or to why none were found."""
+        targets: dict[str, list[str] | str] = {}
+        jobs: dict[str, list[str]] = {}
+        for alert in notification.alerts:
+            if alert.status != "firing":
+                continue
+            instance = alert.labels.get("instance")
+            job = alert.labels.get("job")
+            if instance:
+                targets[alert.fingerprint] = [instance]
+            elif job:
+                jobs.setdefault(job, []).append(alert.fingerprint)
+            else:
+                targets[alert.fingerprint] = "the alert has neither an instance nor a job label"
+        for job, fingerprints in jobs.items():
+            found = await self._instances(job)
+            for fingerprint in fingerprints:
+                targets[fingerprint] = found
+        return targets
+
+    async def _instances(self, job: str) -> list[str] | str:
+        if self._prometheus is None:
+            return (
+                f"the alert names job {job} but no instance, and without --prometheus-url "
+                "the targets of a job cannot be found"
+            )
+        try:
+            instances = await self._prometheus.instances(job)
+        except PrometheusError as error:
+            return f"cannot find the targets of job {job}: {error}"
+        return instances or f"Prometheus lists no active target of job {job}"
+
+    def _prune(self) -> None:
+        # Once a minute is often enough: the guards only need their windows.
+        if self._clock.monotonic() - self._last_pruned < 60:
+            return
+        self._last_pruned = self._clock.monotonic()
+        self.guards.forget_before(self._clock.now() - self.rules.retention())
