@@ -1,0 +1,104 @@
+"""HDR histograms of latencies in microseconds, and the percentiles read from them.
+
+Values keep three significant digits (0.1 % relative error) from 1 µs to one
+hour. Percentiles are ranks without interpolation, by HdrHistogram's rule: the
+p-th percentile of n samples is the smallest recorded value with at least
+round(p/100 * n) samples (and at least one) at or below it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000
+SIGNIFICANT_FIGURES = 3
+
+# The percentiles every report lists, and the names they are listed under.
+PERCENTILES: dict[str, float] = {
+    "p50": 50.0,
+    "p90": 90.0,
+    "p95": 95.0,
+    "p99": 99.0,
+    "p99.9": 99.9,
+}
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_FIGURES)
+
+
+def to_us(seconds: float) -> int:
+    """Convert seconds to whole microseconds, clamped into the histogram's range."""
+    return min(max(round(seconds * 1_000_000), 0), HIGHEST_US)
+
+
+def encode(histogram: HdrHistogram) -> str:
+    """Return the histogram in HdrHistogram's compressed base64 form."""
+    encoded: bytes = histogram.encode()
+    return encoded.decode("ascii")
+
+
+def decode(encoded: str) -> HdrHistogram:
+    histogram: HdrHistogram = HdrHistogram.decode(encoded.encode("ascii"))
+    return histogram
+
+
+def merge(encoded: Iterable[str]) -> HdrHistogram:
+    """Add several encoded histograms into one; HDR histograms merge without loss."""
+    total = new_histogram()
+    for item in encoded:
+        total.add(decode(item))
+    return total
+
+
+def summarize(
+    histogram: HdrHistogram, exact_min_us: float | None = None, exact_max_us: float | None = None
+) -> dict[str, float]:
+    """Return count, min, mean, the report's percentiles and max, in microseconds.
+
+    The histogram stores each value as the upper end of its bucket, so a
+    percentile may sit up to 0.1 % above the largest value recorded. Given the
+    exact extremes, percentiles are clamped to them, and a p99 never exceeds max.
+    """
+    count = histogram.get_total_count()
+    if count == 0:
+        return {"count": 0}
+    hdr_max = histogram.get_max_value()
+    hdr_min = histogram.get_min_value()
+    maximum = float(exact_max_us) if exact_max_us is not None else float(hdr_max)
+    minimum = float(exact_min_us) if exact_min_us is not None else float(hdr_min)
+    values = histogram.get_percentile_to_value_dict(list(PERCENTILES.values()))
+    summary: dict[str, float] = {"count": count, "min": minimum, "mean": histogram.get_mean_value()}
+    for label, percentile in PERCENTILES.items():
+        summary[label] = float(min(max(values[percentile], minimum), maximum))
+    summary["max"] = maximum
+    return summary
+
+
+def spectrum(histogram: HdrHistogram, points: int = 200) -> list[tuple[float, float]]:
+    """Return (percentile, value in µs) pairs from p0 to the max, spaced for a log plot.
+
+    The points crowd towards 100 % the way HdrHistogram's percentile output does,
+    so the tail gets as much of the plot as the body.
+    """
+    count = histogram.get_total_count()
+    if count == 0:
+        return []
+    # Percentiles 100 * (1 - 10^-k) for k from 0 up to just past the resolution of count.
+    top = math.log10(count) + 0.5
+    percentiles = [100.0 * (1.0 - 10 ** (-top * i / (points - 1))) for i in range(points)]
+    values = histogram.get_percentile_to_value_dict(percentiles)
+    return [(p, float(values[p])) for p in sorted(values)]
+
+
+def rank_percentile(samples: Sequence[float], percentile: float) -> float:
+    """Return the percentile of raw samples by the same rank rule the histograms use."""
+    if not samples:
+        raise ValueError("no samples to take a percentile of")
+    ordered = sorted(samples)
+    rank = max(int(percentile / 100.0 * len(ordered) + 0.5), 1)
+    return ordered[rank - 1]
