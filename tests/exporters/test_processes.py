@@ -1,0 +1,307 @@
+"""Process groups: membership by pattern and ancestry, sums, counters across exits, churn."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from prometheus_client import CollectorRegistry
+
+from exporters.collectors.processes import ProcessGroup, ProcessGroupCollector, assign_groups
+from exporters.host import Host
+from exporters.process_table import ProcessEntry, ProcessUsage, ProcfsProcessTable
+from tests.exporters import fakes
+from tests.support.processes import wait_until
+
+
+def entry(pid: int, ppid: int, name: str, cmdline: str = "") -> ProcessEntry:
+    return ProcessEntry(pid=pid, ppid=ppid, name=name, cmdline=cmdline, start=float(pid))
+
+
+LEITSTAND = ProcessGroup.parse(r"leitstand=\bleitstand\s+serve\b")
+DB = ProcessGroup.parse("db=^postgres$")
+
+
+def test_children_join_their_parents_group() -> None:
+    entries = [
+        entry(1, 0, "init"),
+        entry(100, 1, "leitstand", "/venv/bin/python /venv/bin/leitstand serve --port 8003"),
+        entry(101, 100, "python3", "python3 -c from multiprocessing.spawn import spawn_main"),
+        entry(102, 100, "python3", "python3 -c from multiprocessing.spawn import spawn_main"),
+        entry(103, 102, "sh", "sh -c true"),
+        entry(200, 1, "bash", "bash"),
+        entry(300, 100, "postgres", "postgres -D /data"),
+        entry(301, 300, "postgres", "postgres: checkpointer"),
+    ]
+    groups = assign_groups(entries, [LEITSTAND, DB])
+
+    assert groups == {
+        100: "leitstand",
+        101: "leitstand",
+        102: "leitstand",
+        103: "leitstand",
+        300: "db",
+        301: "db",
+    }
+
+
+def test_exporter_never_matches_itself() -> None:
+    entries = [
+        entry(1, 0, "init"),
+        entry(50, 1, "leitstand", "leitstand exporter --process-group 'leitstand=leitstand serve'"),
+    ]
+
+    assert assign_groups(entries, [ProcessGroup.parse("x=leitstand")], self_pid=50) == {}
+
+
+def test_name_or_cmdline_matches() -> None:
+    group = ProcessGroup.parse("web=^nginx$|gunicorn")
+
+    assert group.matches(entry(1, 0, "nginx"))
+    assert group.matches(entry(2, 0, "python3", "/usr/bin/gunicorn app:app"))
+    assert not group.matches(entry(3, 0, "nginx-helper", "nginx-helper"))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("noequals", "expected NAME=REGEX"),
+        ("=regex", "expected NAME=REGEX"),
+        ("name=", "expected NAME=REGEX"),
+        ("name=(unclosed", "invalid regular expression"),
+    ],
+    ids=["no-separator", "no-name", "no-regex", "bad-regex"],
+)
+def test_group_spec_errors(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ProcessGroup.parse(spec)
+
+
+def darwin_processes() -> list[fakes.FakeProcess]:
+    return [
+        fakes.FakeProcess(1, 0, "launchd", ["/sbin/launchd"]),
+        fakes.FakeProcess(
+            10, 1, "leitstand", ["python", "leitstand", "serve"], user=2.0, system=1.0
+        ),
+        fakes.FakeProcess(11, 10, "python", ["python", "-c", "worker"], user=3.0, system=0.5),
+        fakes.FakeProcess(12, 10, "python", None, gone=True),
+        fakes.FakeProcess(13, 10, "python", ["python"], fds=None),
+        fakes.FakeProcess(20, 1, "zsh", ["-zsh"]),
+    ]
+
+
+def scrape_groups(collector: ProcessGroupCollector) -> CollectorRegistry:
+    return fakes.registry_of(collector)
+
+
+def test_psutil_path_sums_group_usage() -> None:
+    system = fakes.FakePsutil(processes=darwin_processes())
+    collector = ProcessGroupCollector(Host(system=system, platform="darwin"), [LEITSTAND])
+    registry = scrape_groups(collector)
+
+    group = {"groupname": "leitstand"}
+    # 12 exits between the listing and as_dict; 13 has no fd count (access denied).
+    assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 3
+    assert (
+        registry.get_sample_value(
+            "namedprocess_namegroup_cpu_seconds_total", {**group, "mode": "user"}
+        )
+        == 6.0
+    )
+    assert (
+        registry.get_sample_value(
+            "namedprocess_namegroup_cpu_seconds_total", {**group, "mode": "system"}
+        )
+        == 2.0
+    )
+    assert (
+        registry.get_sample_value(
+            "namedprocess_namegroup_memory_bytes", {**group, "memtype": "resident"}
+        )
+        == 3000
+    )
+    assert (
+        registry.get_sample_value(
+            "namedprocess_namegroup_memory_bytes", {**group, "memtype": "virtual"}
+        )
+        == 15000
+    )
+    assert registry.get_sample_value("namedprocess_namegroup_open_filedesc", group) == 6
+    assert registry.get_sample_value("namedprocess_namegroup_num_threads", group) == 6
+    assert (
+        registry.get_sample_value("namedprocess_namegroup_oldest_start_time_seconds", group)
+        == 1_700_000_000.0
+    )
+
+
+def test_windows_counts_handles() -> None:
+    processes = [
+        fakes.FakeProcess(4, 0, "System", None),
+        fakes.FakeProcess(800, 4, "leitstand.exe", ["leitstand", "serve"], fds=120),
+    ]
+    system = fakes.FakePsutil(processes=processes)
+    collector = ProcessGroupCollector(Host(system=system, platform="win32"), [LEITSTAND])
+    registry = scrape_groups(collector)
+
+    group = {"groupname": "leitstand"}
+    assert registry.get_sample_value("namedprocess_namegroup_open_filedesc", group) == 120
+    assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 1
+
+
+def test_empty_group_is_reported_as_zero() -> None:
+    system = fakes.FakePsutil(processes=[fakes.FakeProcess(1, 0, "init", ["init"])])
+    collector = ProcessGroupCollector(Host(system=system, platform="darwin"), [LEITSTAND])
+    registry = scrape_groups(collector)
+
+    assert (
+        registry.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "leitstand"})
+        == 0
+    )
+
+
+class ScriptedTable:
+    """A process table whose entries and CPU times a test sets before each scrape."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[int, float] = {}
+
+    def entries(self) -> list[ProcessEntry]:
+        return [entry(pid, 1, "leitstand", "leitstand serve") for pid in self.cpu]
+
+    def usage(self, process: ProcessEntry) -> ProcessUsage | None:
+        return ProcessUsage(self.cpu[process.pid], 0.0, 1.0, 1.0, 1, 1, 0.0)
+
+
+def test_cpu_counter_keeps_exited_processes() -> None:
+    table = ScriptedTable()
+    collector = ProcessGroupCollector(Host(system=fakes.FakePsutil()), [LEITSTAND], table=table)
+    registry = scrape_groups(collector)
+    labels = {"groupname": "leitstand", "mode": "user"}
+
+    table.cpu = {10: 5.0, 11: 3.0}
+    assert registry.get_sample_value("namedprocess_namegroup_cpu_seconds_total", labels) == 8.0
+    table.cpu = {10: 6.0}
+    assert registry.get_sample_value("namedprocess_namegroup_cpu_seconds_total", labels) == 9.0
+    table.cpu = {10: 6.5, 12: 1.0}
+    assert registry.get_sample_value("namedprocess_namegroup_cpu_seconds_total", labels) == 10.5
+
+
+@pytest.fixture
+def process_tree() -> Iterator[subprocess.Popen[bytes]]:
+    """A shell with two sleeping children, marked by its command line."""
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", "sleep 60 & sleep 60 & wait", "tree-marker-7f3a"],
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+
+
+def test_procfs_groups_real_process_tree(process_tree: subprocess.Popen[bytes]) -> None:
+    group = ProcessGroup.parse("tree=tree-marker-7f3a")
+    collector = ProcessGroupCollector(Host(), [group], self_pid=os.getpid())
+    registry = scrape_groups(collector)
+    labels = {"groupname": "tree"}
+
+    def procs() -> float | None:
+        return registry.get_sample_value("namedprocess_namegroup_num_procs", labels)
+
+    # The shell forks its children right after it starts.
+    for _ in range(100):
+        if procs() == 3:
+            break
+        time.sleep(0.02)
+    assert procs() == 3
+    resident = registry.get_sample_value(
+        "namedprocess_namegroup_memory_bytes", {**labels, "memtype": "resident"}
+    )
+    assert resident is not None
+    assert resident > 0
+    assert registry.get_sample_value("namedprocess_namegroup_num_threads", labels) == 3
+    open_fds = registry.get_sample_value("namedprocess_namegroup_open_filedesc", labels)
+    assert open_fds is not None
+    assert open_fds >= 3
+
+
+def test_procfs_table_reads_own_process() -> None:
+    table = ProcfsProcessTable(Path("/proc"))
+    own = next(e for e in table.entries() if e.pid == os.getpid())
+    usage = table.usage(own)
+
+    assert own.ppid == os.getppid()
+    assert "pytest" in own.cmdline or "python" in own.cmdline
+    assert usage is not None
+    assert usage.user_seconds + usage.system_seconds > 0
+    assert usage.threads >= 1
+
+
+def test_process_churn_never_breaks_a_scrape() -> None:
+    # 2,000 short-lived children of one matched shell: each vanishes at some point between
+    # the listing, the stat read and the fd count, or lingers as a zombie.
+    script = "for i in $(seq 2000); do /bin/true & done; wait"
+    group = ProcessGroup.parse("churn=churn-marker-51c2")
+    collector = ProcessGroupCollector(Host(), [group], self_pid=os.getpid())
+    registry = scrape_groups(collector)
+    labels = {"groupname": "churn", "mode": "system"}
+
+    shell = subprocess.Popen(["/bin/bash", "-c", script, "churn-marker-51c2"])
+    scrapes = 0
+    largest_group = 0.0
+    previous_cpu = 0.0
+    try:
+        while shell.poll() is None or scrapes < 3:
+            scrapes += 1
+            success = registry.get_sample_value(
+                "node_scrape_collector_success", {"collector": "processes"}
+            )
+            assert success == 1, f"scrape {scrapes} failed during churn"
+            procs = registry.get_sample_value(
+                "namedprocess_namegroup_num_procs", {"groupname": "churn"}
+            )
+            largest_group = max(largest_group, procs or 0.0)
+            cpu = registry.get_sample_value("namedprocess_namegroup_cpu_seconds_total", labels)
+            assert cpu is not None
+            assert cpu >= previous_cpu
+            previous_cpu = cpu
+    finally:
+        shell.wait(timeout=60)
+    assert shell.returncode == 0
+    assert largest_group >= 1
+    assert scrapes >= 3
+
+
+def test_first_scrape_shows_cumulative_cpu_of_busy_group() -> None:
+    # Bounded by its own CPU time: the loop ends after 30 s of CPU at the latest.
+    code = "import time\nend = time.process_time() + 30\nwhile time.process_time() < end: pass"
+    burner = subprocess.Popen([sys.executable, "-c", code, "burn-marker-c0de"])
+    try:
+        wait_until(
+            lambda: sum(psutil.Process(burner.pid).cpu_times()[:2]) >= 0.3,
+            timeout=60,
+            what="the burner to use 0.3 s of CPU",
+        )
+        group = ProcessGroup.parse("burn=burn-marker-c0de")
+        collector = ProcessGroupCollector(Host(), [group], self_pid=os.getpid())
+        registry = scrape_groups(collector)
+
+        user = registry.get_sample_value(
+            "namedprocess_namegroup_cpu_seconds_total", {"groupname": "burn", "mode": "user"}
+        )
+        system = registry.get_sample_value(
+            "namedprocess_namegroup_cpu_seconds_total", {"groupname": "burn", "mode": "system"}
+        )
+        assert user is not None
+        assert system is not None
+        assert user + system >= 0.3
+    finally:
+        burner.kill()
+        burner.wait()
