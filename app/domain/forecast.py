@@ -8,8 +8,9 @@ For a series y_0 .. y_{n-1}, with level l and trend b:
     forecast for h steps after the last point: l_{n-1} + h * b_{n-1}
 
 ``fit`` picks alpha and beta from a fixed grid by the smallest sum of squared
-one-step-ahead errors; ties keep the first grid point, so the result is
-deterministic. Demand is never negative, so forecasts are cut at 0.
+one-step-ahead errors. Sums that differ by less than ``TIE_TOLERANCE``
+(relative) count as ties, which keep the earlier grid point, so rounding noise
+never decides between equally good parameters. Demand is never negative, so forecasts are cut at 0.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 # Candidate values of alpha and beta: 0.05, 0.10, ..., 0.95.
 GRID = tuple(round(0.05 * step, 2) for step in range(1, 20))
+TIE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,6 @@ def fit(series: Sequence[float]) -> HoltFit:
     for alpha in GRID:
         for beta in GRID:
             candidate = smooth(series, alpha, beta)
-            if candidate.sse < best.sse:
+            if candidate.sse < best.sse - TIE_TOLERANCE * max(best.sse, 1.0):
                 best = candidate
     return best
