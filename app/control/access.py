@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import os
+import secrets
 from pathlib import Path
 
 from fastapi import HTTPException, Request, status
@@ -16,6 +18,9 @@ logger = logging.getLogger("leitstand.control")
 LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The generated token's file, in the folder of the shared state file.
+TOKEN_FILE_NAME = "control-token"  # noqa: S105 (a file name, not a secret)
 
 
 def parse_networks(text: str) -> tuple[Network, ...]:
@@ -77,12 +82,40 @@ class TokenSource:
         return self._file_token
 
 
+def generate_token_file(path: Path) -> Path:
+    """Write a new random token to ``path`` (mode 0600) unless the file exists; return ``path``.
+
+    Of several processes that start at once, one creates the file and the
+    others use it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    logger.info(
+        "Generated a control API token in %s; set LEITSTAND_CONTROL_TOKEN or "
+        "LEITSTAND_CONTROL_TOKEN_FILE to choose one",
+        path,
+    )
+    return path
+
+
 class ControlAccess:
-    """A FastAPI dependency that admits a request or raises 403, 503 or 401, in that order."""
+    """A FastAPI dependency that admits a request or raises 403, 503 or 401, in that order.
+
+    Without a configured token, an instance with a shared state file (one run
+    by ``leitstand serve``) generates one in a file beside the state file; any
+    other app answers every control request with 503.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.networks = parse_networks(settings.control_allowed_networks)
-        self.tokens = TokenSource(settings.control_token, settings.control_token_file)
+        token_file = settings.control_token_file
+        if settings.control_token is None and token_file is None and settings.state_path:
+            token_file = generate_token_file(settings.state_path.parent / TOKEN_FILE_NAME)
+        self.tokens = TokenSource(settings.control_token, token_file)
 
     def __call__(self, request: Request) -> None:
         host = request.client.host if request.client else None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -60,12 +61,33 @@ async def test_ipv6_loopback_and_mapped_addresses(settings: Settings) -> None:
             assert (await http.get("/control", headers=AUTH)).status_code == 200
 
 
-async def test_no_token_configured_is_503_with_fix(tmp_path: Path) -> None:
-    app, _ = build_app(Settings(state_path=tmp_path / "state"))
+async def test_no_token_configured_is_503_with_fix() -> None:
+    app, _ = build_app(Settings())
     async with client_for(app) as http:
         response = await http.get("/control", headers=AUTH)
     assert response.status_code == 503
     assert "LEITSTAND_CONTROL_TOKEN" in response.json()["detail"]
+
+
+async def test_served_instance_generates_token_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="leitstand.control")
+    app, _ = build_app(Settings(state_path=tmp_path / "state"))
+    token_file = tmp_path / "control-token"
+    token = token_file.read_text().strip()
+    assert len(token) >= 32
+    assert token_file.stat().st_mode & 0o777 == 0o600
+
+    async with client_for(app) as http:
+        response = await http.get("/control", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert str(token_file) in caplog.text
+    assert token not in caplog.text
+
+    # A second app of the same instance (another worker) uses the same file.
+    build_app(Settings(state_path=tmp_path / "state"))
+    assert token_file.read_text().strip() == token
 
 
 async def test_token_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
