@@ -41,6 +41,7 @@ class Change:
     knob: str
     value: float
     previous: float
+    replaced: str | None
     in_force: bool = True
 
 
@@ -157,8 +158,11 @@ class ControlDouble:
         if request.method == "POST" and path.startswith("/control/changes/"):
             return self._revert(path.removeprefix("/control/changes/").removesuffix("/revert"))
         if request.method == "POST" and path == "/control/cache/clear":
-            self.cleared.append(request.body.get("cache"))
-            return 200, {"cleared": request.body.get("cache")}
+            cache = request.body.get("cache")
+            if cache is not None and cache not in CACHES:
+                return 404, {"detail": f"unknown cache {cache}"}
+            self.cleared.append(cache)
+            return 200, {"cleared": [cache] if cache is not None else list(CACHES)}
         return 404, {"detail": f"no route {request.method} {path}"}
 
     def _set(self, name: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -167,11 +171,14 @@ class ControlDouble:
             return 404, {"detail": f"unknown knob {name}"}
         value = float(body["value"])
         if not knob.low <= value <= knob.high:
-            return 422, {"detail": f"{name} must be within {knob.low:g} and {knob.high:g}"}
+            detail = f"{name} must be within {knob.low:g} and {knob.high:g}"
+            return 422, {"detail": detail, "knob": name, "min": knob.low, "max": knob.high}
+        if not body.get("reason"):
+            return 422, {"detail": "reason is required"}
         change_id = f"c-{len(self.changes) + 1:04d}"
         if knob.change_id is not None:
             self.changes[knob.change_id].in_force = False
-        self.changes[change_id] = Change(name, value, knob.value)
+        self.changes[change_id] = Change(name, value, knob.value, knob.change_id)
         previous, knob.value, knob.change_id = knob.value, value, change_id
         expires_at = None
         if body.get("ttl_seconds") is not None:
@@ -190,9 +197,17 @@ class ControlDouble:
             return 404, {"detail": f"unknown change {change_id}"}
         if not change.in_force:
             return 409, {"reverted": False, "detail": "replaced by a newer change or reverted"}
+        # Changes unwind like a stack: the change this one replaced is in force again.
         knob = self.knobs[change.knob]
-        knob.value, knob.change_id, change.in_force = change.previous, None, False
-        return 200, {"reverted": True}
+        knob.value, knob.change_id, change.in_force = change.previous, change.replaced, False
+        if change.replaced is not None:
+            self.changes[change.replaced].in_force = True
+        return 200, {
+            "reverted": True,
+            "change_id": change_id,
+            "knob": change.knob,
+            "value": knob.value,
+        }
 
     @staticmethod
     def _describe(knob: Knob) -> dict[str, Any]:
