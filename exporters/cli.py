@@ -131,8 +131,8 @@ def _validation_message(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"])
-        problems.append(f"{field}={error.get('input')!r}: {error['msg']}")
-    return "invalid setting " + "; ".join(problems)
+        problems.append(f"{field}={error.get('input')}: {error['msg']}")
+    return "invalid setting " + "; ".join(problems) + " (flag --NAME or LEITSTAND_EXPORTER_NAME)"
 
 
 def configure_logging(level: str) -> None:
