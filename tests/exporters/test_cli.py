@@ -7,7 +7,7 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -227,6 +227,13 @@ def test_cgroup_limits_from_fake_sysfs(tmp_path: Path) -> None:
     assert value(text, "node_scrape_collector_success", collector="cgroup") == 1
 
 
+def has_used_cpu(pid: int, seconds: float) -> Callable[[], bool]:
+    def check() -> bool:
+        return sum(psutil.Process(pid).cpu_times()[:2]) >= seconds
+
+    return check
+
+
 def total_user_seconds() -> float:
     return sum(times.user for times in psutil.cpu_times(percpu=True))
 
@@ -238,7 +245,7 @@ def test_first_scrape_under_load_shows_cpu_seconds(tmp_path: Path) -> None:
     try:
         for burner in burners:
             wait_until(
-                lambda pid=burner.pid: sum(psutil.Process(pid).cpu_times()[:2]) >= 0.3,
+                has_used_cpu(burner.pid, 0.3),
                 timeout=60,
                 what="a burner to use 0.3 s of CPU",
             )
