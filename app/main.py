@@ -13,6 +13,7 @@ from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import install_error_handlers
 from app.api.routers import ROUTERS
 from app.db.engine import Database
+from app.metrics import install_metrics
 from app.settings import Settings
 
 logger = logging.getLogger("leitstand.app")
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application = FastAPI(title="Leitstand ERP", version="0.1.0", lifespan=lifespan)
     application.state.settings = settings
     application.state.engine_hooks = []
+    install_metrics(application, settings)
 
     for router in ROUTERS:
         application.include_router(router)

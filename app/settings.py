@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     control_token: str | None = None
     control_token_file: Path | None = None
     control_allowed_networks: str = ""
+    workers: int = Field(default=1, ge=1)  # at start; the control API may change it
     workers_min: int = Field(default=1, ge=1)
     workers_max: int = Field(default=8, ge=1)
 

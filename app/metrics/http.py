@@ -1,0 +1,104 @@
+"""HTTP request metrics: a pure ASGI middleware on prometheus_client.
+
+The middleware wraps the whole app, outside Starlette's error handling, so it
+records the status code the server actually sent: a 500 from an unhandled
+exception, a 401 or 503 from another middleware. A request is recorded when
+the last body chunk is sent; background tasks that run after it are not part
+of its latency.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.metrics.database import QUERIES_PER_REQUEST, QueryCount, request_queries
+from app.metrics.routes import RouteTemplates
+
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+REQUESTS = Counter(
+    "http_requests_total",
+    "HTTP requests answered, by route template, method and the status code sent.",
+    ["handler", "method", "status"],
+)
+DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time from receiving a request to sending the last byte of its response.",
+    ["handler", "method"],
+    buckets=DURATION_BUCKETS,
+)
+IN_FLIGHT = Gauge(
+    "http_requests_in_flight",
+    "HTTP requests received whose response is not complete yet.",
+    multiprocess_mode="livesum",
+)
+
+# Methods outside this set (scanners send made-up ones) share one label value.
+_METHODS = {
+    method: method
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+}
+OTHER_METHOD = "other"
+
+
+class HttpMetricsMiddleware:
+    """Count, time and track in-flight HTTP requests by route template."""
+
+    def __init__(self, app: ASGIApp, routes: RouteTemplates) -> None:
+        self.app = app
+        self.routes = routes
+        # Label children by (handler, method, status): labels() takes a lock
+        # and builds a tuple on every call, a dictionary lookup does not.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        queries = QueryCount()
+        token = request_queries.set(queries)
+        IN_FLIGHT.inc()
+        status = 0
+        recorded = False
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status, recorded
+            await send(message)
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                recorded = True
+                self._record(scope, status, started, queries)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            request_queries.reset(token)
+            if not recorded:
+                # An exception before the response started is answered with 500
+                # by the server; a response cut short keeps the status it began with.
+                self._record(scope, status or 500, started, queries)
+
+    def _record(self, scope: Scope, status: int, started: float, queries: QueryCount) -> None:
+        duration = time.perf_counter() - started
+        IN_FLIGHT.dec()
+        handler = self.routes.handler(scope)
+        method = _METHODS.get(scope["method"], OTHER_METHOD)
+        key = (handler, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                REQUESTS.labels(handler, method, str(status)),
+                DURATION.labels(handler, method),
+                QUERIES_PER_REQUEST.labels(handler),
+            )
+        requests, durations, queries_per_request = children
+        requests.inc()
+        durations.observe(duration)
+        queries_per_request.observe(queries.value)

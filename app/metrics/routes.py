@@ -1,0 +1,97 @@
+"""Route templates for the ``handler`` label.
+
+After routing, the scope names what matched: ``scope["route"]`` for FastAPI
+routes (the route object of the router that declared it) and for routes of a
+plain Starlette router, and ``scope["endpoint"]`` for every match. A route's
+own template lacks two prefixes, which are recovered here:
+
+- a mount's prefix, from ``root_path`` (Starlette extends it per mount);
+- the prefix given to ``include_router``, as the part of the path before the
+  route's own pattern matches.
+
+Prefixes with path parameters in them are recovered with their values; no
+route in this app uses one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.routing import BaseRoute, Host, Mount, Route
+from starlette.types import Scope
+
+# The handler label of a request that matched no route (scanners, typos).
+UNMATCHED = "none"
+
+
+class RouteTemplates:
+    """Resolve the full route template of a routed request scope."""
+
+    def __init__(self, app: Any) -> None:
+        # ``app`` is the Starlette or FastAPI app. Its routes are read at the
+        # first request that needs them, when every router has been included.
+        self._app = app
+        self._by_endpoint: dict[int, str] | None = None
+
+    def handler(self, scope: Scope) -> str:
+        """Return the template of the route that answered ``scope``, or ``none``."""
+        route = scope.get("route")
+        if route is not None:
+            return _route_template(route, scope)
+        endpoint = scope.get("endpoint")
+        if endpoint is None:
+            return UNMATCHED
+        templates = self._by_endpoint
+        if templates is None or id(endpoint) not in templates:
+            # First use, or a route added after it: rebuild the table once.
+            templates = self._by_endpoint = endpoint_templates(self._app.routes)
+            templates.setdefault(id(endpoint), UNMATCHED)
+        return templates[id(endpoint)]
+
+
+def _route_template(route: Any, scope: Scope) -> str:
+    path_format: str | None = getattr(route, "path_format", None)
+    if path_format is None:
+        return UNMATCHED
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    mount_prefix = root_path[len(scope["app_root_path"]) :] if "app_root_path" in scope else ""
+    return mount_prefix + _include_prefix(route, path) + path_format
+
+
+def _include_prefix(route: Any, path: str) -> str:
+    """Return the part of ``path`` before ``route``'s own pattern, its router's prefix."""
+    pattern = route.path_regex
+    if pattern.match(path):
+        return ""
+    start = path.find("/", 1)
+    while start != -1:
+        if pattern.match(path[start:]):  # its pattern starts with ^, so slice
+            return path[:start]
+        start = path.find("/", start + 1)
+    return ""
+
+
+def endpoint_templates(routes: Iterable[BaseRoute], prefix: str = "") -> dict[int, str]:
+    """Map the id of each endpoint under ``routes`` to its full template, walking into mounts."""
+    templates: dict[int, str] = {}
+    for route in routes:
+        if isinstance(route, Mount):
+            inner = route.routes
+            if inner:
+                # A mounted app with a router that matched nothing leaves the
+                # mounted app as the endpoint: no route answered.
+                templates.setdefault(id(route.app), UNMATCHED)
+                for key, template in endpoint_templates(inner, prefix + route.path).items():
+                    templates.setdefault(key, template)
+            else:
+                templates.setdefault(id(route.app), prefix + route.path_format)
+        elif isinstance(route, Host):
+            for key, template in endpoint_templates(route.routes, prefix).items():
+                templates.setdefault(key, template)
+        elif isinstance(route, Route):
+            templates.setdefault(id(route.endpoint), prefix + route.path_format)
+    return templates

@@ -1,0 +1,1 @@
+"""``leitstand serve``: the start-up manager and its worker supervisor."""

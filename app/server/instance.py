@@ -1,0 +1,107 @@
+"""One app instance: the database prepared, the app built, and the workers supervised.
+
+Everything here runs in the supervisor before the first fork, so the workers
+share the imported code and the built app, and seeding happens once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import socket
+
+import uvicorn
+from sqlalchemy.engine import make_url
+from uvicorn.importer import ImportFromStringError, import_from_string
+
+from app.db.setup import prepare_database
+from app.metrics.multiprocess import mark_worker_dead
+from app.server.options import ServeOptions
+from app.server.rundir import RunFolder
+from app.server.supervisor import Supervisor
+from app.server.worker import run_worker
+from app.settings import Settings
+from app.shared_state import SharedState
+
+logger = logging.getLogger("leitstand.server")
+
+
+def run_instance(
+    options: ServeOptions, listener: socket.socket, run_folder: RunFolder, workers: int
+) -> int:
+    """Prepare the database, build the app and supervise ``workers`` workers; return the status."""
+    settings = Settings()
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    try:
+        prepare_database(settings)
+    except Exception:
+        logger.exception("Preparing the database %s failed; check --database", database)
+        return 1
+
+    try:
+        factory = import_from_string(options.app)
+        app = factory()
+    except ImportFromStringError as exc:
+        logger.error("Invalid --app %s: %s", options.app, exc)
+        return 2
+    except Exception:
+        logger.exception("Building the app with %s failed", options.app)
+        return 1
+
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        host=options.host,
+        port=port,
+        loop=options.loop,
+        lifespan="on",
+        log_config=None,
+        access_log=options.access_log,
+        timeout_graceful_shutdown=math.ceil(options.graceful_timeout),
+    )
+    # Imports the HTTP parser and the event loop here, once for all workers.
+    config.load()
+    config.get_loop_factory()
+    scheme_host = f"[{options.host}]" if ":" in options.host else options.host
+    logger.info(
+        "Serving %s on http://%s:%d; workers: %d; event loop: %s; HTTP: %s; database: %s",
+        options.app,
+        scheme_host,
+        port,
+        workers,
+        _loop_name(options.loop),
+        config.http_protocol_class.__name__,
+        database,
+    )
+
+    # Metrics created while importing and building the app wrote files under
+    # the supervisor's pid; it serves no requests, so they would only add a
+    # zero series per supervisor to every per-process gauge.
+    mark_worker_dead(run_folder.metrics_path, os.getpid())
+
+    state = SharedState(run_folder.state_path)
+    supervisor = Supervisor(
+        functools.partial(run_worker, config, listener, settings.debug_pid_header),
+        state,
+        target=workers,
+        minimum=settings.workers_min,
+        maximum=settings.workers_max,
+        graceful_timeout=options.graceful_timeout,
+        on_worker_exit=[functools.partial(mark_worker_dead, run_folder.metrics_path)],
+    )
+    try:
+        return supervisor.run()
+    finally:
+        state.close()
+
+
+def _loop_name(loop: str) -> str:
+    if loop != "auto":
+        return loop
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"

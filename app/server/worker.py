@@ -1,0 +1,57 @@
+"""What a forked worker runs: one uvicorn server on the supervisor's socket."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+
+from app.server.pid_header import WorkerPidHeader
+
+logger = logging.getLogger("leitstand.server")
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class WorkerServer(uvicorn.Server):
+    """A uvicorn server that ends with exit status 0 after a graceful stop.
+
+    ``uvicorn.Server`` raises a captured SIGTERM again once it has shut down,
+    so that a standalone process ends by that signal. A worker reports through
+    its exit status instead, which the supervisor reads.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def run_worker(config: uvicorn.Config, listener: socket.socket, pid_header: bool) -> int:
+    """Serve on ``listener`` until SIGTERM or SIGINT; return the process's exit status.
+
+    ``config`` is loaded in the supervisor before the fork, so the app and its
+    imports are shared between workers. ``STARTUP_FAILURE`` (3) means the
+    app's lifespan startup failed.
+    """
+    if pid_header:
+        config.loaded_app = WorkerPidHeader(config.loaded_app)
+    server = WorkerServer(config)
+    try:
+        server.run(sockets=[listener])
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except Exception:
+        logger.exception("Worker [%d] failed", os.getpid())
+        return 1
+    return 0 if server.started else STARTUP_FAILURE
