@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import copy
 import logging
 import threading
 import time
@@ -57,7 +56,10 @@ class NotFound:
     __slots__ = ("error",)
 
     def __init__(self, error: BaseException) -> None:
-        self.error = error
+        # The traceback and the exceptions chained to it hold the frames of the
+        # computation (and their database session) alive while the entry lives.
+        self.error = error.with_traceback(None)
+        self.error.__context__ = self.error.__cause__ = None
 
     def __repr__(self) -> str:
         return f"NotFound({self.error!r})"
@@ -66,12 +68,23 @@ class NotFound:
 def unwrap(value: Any) -> Any:
     """Return a cached value, or raise the "not found" exception it stands for."""
     if type(value) is NotFound:
-        try:
-            error = copy.copy(value.error)
-        except Exception:  # an exception class that cannot be copied
-            error = value.error
-        raise error
+        raise _copy_exception(value.error)
     return value
+
+
+def _copy_exception(error: BaseException) -> BaseException:
+    """Copy ``error`` without calling its ``__init__`` (whose signature may differ from args).
+
+    Raising one stored instance again would append every raise to its
+    traceback, and callers in several threads would share it.
+    """
+    kind = type(error)
+    try:
+        fresh = kind.__new__(kind, *error.args)
+        fresh.__dict__.update(error.__dict__)
+    except (TypeError, AttributeError):  # a C type or a class with __slots__
+        return error
+    return fresh
 
 
 class Cache:

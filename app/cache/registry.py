@@ -108,7 +108,11 @@ class CacheRegistry:
         return {name: self.get(name).describe() for name in self.names()}
 
     def _configure_locked(self, settings: Settings) -> SharedState:
-        if self._state is None or settings.state_path != self._state_path:
+        # No state path means a new single-process instance (an app built in a
+        # test, say), whose caches must not serve another instance's entries.
+        if self._state is None or settings.state_path is None:
+            self._state = _open_state(settings.state_path)
+        elif settings.state_path != self._state_path:
             self._state = _open_state(settings.state_path)
             self._state_path = settings.state_path
         self._enabled = settings.cache_enabled

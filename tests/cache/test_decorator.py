@@ -227,3 +227,39 @@ def test_cache_named_in_registry_is_resolved_on_first_call() -> None:
 
     assert get_artikel(1) == 1
     assert get_artikel.cache_region().name == "artikel"  # type: ignore[attr-defined]
+
+
+class ArtikelNotFoundError(LookupError):
+    """An exception whose __init__ takes other arguments than its args."""
+
+    def __init__(self, resource: str, resource_id: int) -> None:
+        super().__init__(f"{resource} {resource_id} not found")
+        self.resource = resource
+        self.resource_id = resource_id
+
+
+async def test_not_found_hits_raise_fresh_copies(make_cache: MakeCache) -> None:
+    cache = make_cache()
+
+    @cached(cache, not_found=(ArtikelNotFoundError,))
+    async def get_artikel(artikel_id: int) -> dict[str, int]:
+        raise ArtikelNotFoundError("Artikel", artikel_id)
+
+    raised: list[ArtikelNotFoundError] = []
+    for _ in range(3):
+        with pytest.raises(ArtikelNotFoundError) as info:
+            await get_artikel(4)
+        raised.append(info.value)
+
+    assert len({id(error) for error in raised}) == 3
+    assert all(str(error) == "Artikel 4 not found" for error in raised)
+    assert all(error.resource_id == 4 for error in raised)
+    # A hit's traceback starts at the cache, not at every earlier raise.
+    depths = [len(list(_frames(error.__traceback__))) for error in raised[1:]]
+    assert depths[0] == depths[1]
+
+
+def _frames(traceback: Any) -> Any:
+    while traceback is not None:
+        yield traceback
+        traceback = traceback.tb_next
