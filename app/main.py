@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import install_error_handlers
 from app.api.routers import ROUTERS
+from app.cache import caches
 from app.db.engine import Database
 from app.metrics import install_metrics
 from app.settings import Settings
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     application = FastAPI(title="Leitstand ERP", version="0.1.0", lifespan=lifespan)
     application.state.settings = settings
+    caches.configure(settings)
     application.state.engine_hooks = []
     install_metrics(application, settings)
 

@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cache import cached, caches
 from app.db.models import Artikel, Auftragsposition, Lagerbewegung
 from app.domain.states import Bewegungsart
 from app.schemas.artikel import ArtikelCreate, ArtikelQuery, ArtikelRead, ArtikelUpdate
 from app.schemas.common import Page, euros_to_cents
-from app.services.errors import ConflictError
+from app.services.errors import ConflictError, NotFoundError
 from app.services.queries import load_one, order_by, paginate
 
 SORT_COLUMNS = {
@@ -29,6 +30,7 @@ def artikelnummer(artikel_id: int) -> str:
     return f"A{artikel_id:06d}"
 
 
+@cached("artikel")
 async def list_artikel(session: AsyncSession, query: ArtikelQuery) -> Page[ArtikelRead]:
     where: list[ColumnElement[bool]] = []
     if query.name is not None:
@@ -43,6 +45,7 @@ async def list_artikel(session: AsyncSession, query: ArtikelQuery) -> Page[Artik
     return await paginate(session, Artikel, where, query, ArtikelRead, order)
 
 
+@cached("artikel", not_found=(NotFoundError,))
 async def get_artikel(session: AsyncSession, artikel_id: int) -> ArtikelRead:
     return ArtikelRead.model_validate(await load_one(session, Artikel, artikel_id))
 
@@ -72,6 +75,7 @@ async def create_artikel(session: AsyncSession, data: ArtikelCreate) -> ArtikelR
             )
         )
     await session.commit()
+    caches.invalidate("artikel", "lager", "prognose")
     return ArtikelRead.model_validate(artikel)
 
 
@@ -85,6 +89,7 @@ async def update_artikel(
     for field, value in changes.items():
         setattr(artikel, field, value)
     await session.commit()
+    caches.invalidate("artikel", "lager", "auftraege")
     return ArtikelRead.model_validate(artikel)
 
 
@@ -96,3 +101,4 @@ async def delete_artikel(session: AsyncSession, artikel_id: int) -> None:
     await session.execute(delete(Lagerbewegung).where(Lagerbewegung.artikel_id == artikel_id))
     await session.delete(artikel)
     await session.commit()
+    caches.invalidate("artikel", "lager", "prognose")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
 
+from app.cache import cached, caches
 from app.db.models import Artikel, Auftrag, Auftragsposition, Kunde, Lagerbewegung, Rechnung
 from app.db.seed import rechnungsnummer
 from app.domain.states import (
@@ -21,7 +22,7 @@ from app.domain.states import (
 )
 from app.schemas.auftraege import AuftraegeQuery, AuftragCreate, AuftragRead, AuftragUpdate
 from app.schemas.common import Page
-from app.services.errors import ConflictError, InvalidReferenceError
+from app.services.errors import ConflictError, InvalidReferenceError, NotFoundError
 from app.services.queries import convert, load_one, loader_options, order_by, paginate
 from app.services.stock import return_stock, set_status, take_stock
 
@@ -40,6 +41,7 @@ def _eager() -> tuple[ORMOption, ...]:
     )
 
 
+@cached("auftraege")
 async def list_auftraege(session: AsyncSession, query: AuftraegeQuery) -> Page[AuftragRead]:
     where: list[ColumnElement[bool]] = []
     if query.kunde_id is not None:
@@ -55,6 +57,7 @@ async def list_auftraege(session: AsyncSession, query: AuftraegeQuery) -> Page[A
     return await paginate(session, Auftrag, where, query, AuftragRead, order, options)
 
 
+@cached("auftraege", not_found=(NotFoundError,))
 async def get_auftrag(session: AsyncSession, auftrag_id: int) -> AuftragRead:
     auftrag = await load_one(session, Auftrag, auftrag_id, *_eager())
     return (await convert(session, AuftragRead, [auftrag]))[0]
@@ -125,6 +128,7 @@ async def create_auftrag(session: AsyncSession, data: AuftragCreate) -> AuftragR
         for position in data.positionen
     )
     await session.commit()
+    caches.invalidate("auftraege", "rechnungen", "artikel", "lager")
     return AuftragRead.model_validate(auftrag)
 
 
@@ -156,5 +160,6 @@ async def update_auftrag(
             auftrag.rechnung.status = RechnungStatus.STORNIERT
 
     await session.commit()
+    caches.invalidate("auftraege", "rechnungen", "artikel", "lager", "prognose")
     set_committed_value(auftrag, "status", data.status)
     return (await convert(session, AuftragRead, [auftrag]))[0]

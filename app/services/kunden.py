@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cache import cached, caches
 from app.db.models import Auftrag, Kunde
 from app.schemas.common import Page
 from app.schemas.kunden import KundeCreate, KundenQuery, KundeRead, KundeUpdate
-from app.services.errors import ConflictError
+from app.services.errors import ConflictError, NotFoundError
 from app.services.queries import load_one, order_by, paginate
 
 SORT_COLUMNS = {
@@ -27,6 +28,7 @@ def kundennummer(kunde_id: int) -> str:
     return f"K{kunde_id:07d}"
 
 
+@cached("kunden")
 async def list_kunden(session: AsyncSession, query: KundenQuery) -> Page[KundeRead]:
     where: list[ColumnElement[bool]] = []
     if query.name is not None:
@@ -39,6 +41,7 @@ async def list_kunden(session: AsyncSession, query: KundenQuery) -> Page[KundeRe
     return await paginate(session, Kunde, where, query, KundeRead, order)
 
 
+@cached("kunden", not_found=(NotFoundError,))
 async def get_kunde(session: AsyncSession, kunde_id: int) -> KundeRead:
     return KundeRead.model_validate(await load_one(session, Kunde, kunde_id))
 
@@ -50,6 +53,7 @@ async def create_kunde(session: AsyncSession, data: KundeCreate) -> KundeRead:
     await session.flush()
     kunde.kundennummer = kundennummer(kunde.id)
     await session.commit()
+    caches.invalidate("kunden")
     return KundeRead.model_validate(kunde)
 
 
@@ -59,6 +63,7 @@ async def update_kunde(session: AsyncSession, kunde_id: int, data: KundeUpdate) 
     for field, value in changes.items():
         setattr(kunde, field, value)
     await session.commit()
+    caches.invalidate("kunden", "auftraege", "rechnungen")
     return KundeRead.model_validate(kunde)
 
 
@@ -69,3 +74,4 @@ async def delete_kunde(session: AsyncSession, kunde_id: int) -> None:
         raise ConflictError(f"Kunde {kunde_id} has orders and cannot be deleted")
     await session.delete(kunde)
     await session.commit()
+    caches.invalidate("kunden")

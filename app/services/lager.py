@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from app.cache import cached, caches
 from app.db.models import Artikel, Lagerbewegung
 from app.schemas.common import Page
 from app.schemas.lager import (
@@ -19,7 +20,7 @@ from app.schemas.lager import (
     LagerDetail,
     LagerQuery,
 )
-from app.services.errors import InvalidReferenceError
+from app.services.errors import InvalidReferenceError, NotFoundError
 from app.services.queries import convert, load_one, loader_options, order_by, paginate
 from app.services.stock import return_stock, take_stock
 
@@ -36,6 +37,7 @@ BEWEGUNGEN_SORT_COLUMNS = {
 }
 
 
+@cached("lager")
 async def list_lager(session: AsyncSession, query: LagerQuery) -> Page[LagerbestandRead]:
     where: list[ColumnElement[bool]] = []
     if query.kategorie is not None:
@@ -46,6 +48,7 @@ async def list_lager(session: AsyncSession, query: LagerQuery) -> Page[Lagerbest
     return await paginate(session, Artikel, where, query, LagerbestandRead, order)
 
 
+@cached("lager", not_found=(NotFoundError,))
 async def get_lager(session: AsyncSession, artikel_id: int) -> LagerDetail:
     """Return an article's stock level with its latest movements."""
     artikel = await load_one(session, Artikel, artikel_id)
@@ -61,6 +64,7 @@ async def get_lager(session: AsyncSession, artikel_id: int) -> LagerDetail:
     return LagerDetail(**bestand.model_dump(), bewegungen=bewegungen)
 
 
+@cached("lager")
 async def list_bewegungen(session: AsyncSession, query: BewegungenQuery) -> Page[LagerbewegungRead]:
     where: list[ColumnElement[bool]] = []
     if query.artikel_id is not None:
@@ -96,4 +100,5 @@ async def create_bewegung(session: AsyncSession, data: LagerbewegungCreate) -> L
     )
     session.add(bewegung)
     await session.commit()
+    caches.invalidate("lager", "artikel")
     return LagerbewegungRead.model_validate(bewegung)

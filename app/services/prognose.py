@@ -7,16 +7,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cache import cached
 from app.db.models import Artikel, Auftrag, Auftragsposition
 from app.domain import forecast
 from app.domain.states import AuftragStatus
 from app.schemas.artikel import PrognoseRead, WochenMenge
+from app.services.errors import NotFoundError
 from app.services.queries import load_one
 
 # Complete weeks of history the forecast is fitted on.
 HISTORY_WEEKS = 104
 
 
+@cached("prognose", not_found=(NotFoundError,))
 async def get_prognose(
     session: AsyncSession, artikel_id: int, wochen: int, now: datetime | None = None
 ) -> PrognoseRead:

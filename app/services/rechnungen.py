@@ -8,11 +8,12 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
 
+from app.cache import cached, caches
 from app.db.models import Rechnung
 from app.domain.states import RECHNUNG_TRANSITIONS, RechnungStatus
 from app.schemas.common import Page
 from app.schemas.rechnungen import RechnungenQuery, RechnungRead, RechnungUpdate
-from app.services.errors import ConflictError
+from app.services.errors import ConflictError, NotFoundError
 from app.services.queries import convert, load_one, loader_options, order_by, paginate
 from app.services.stock import set_status
 
@@ -28,6 +29,7 @@ def _eager() -> tuple[ORMOption, ...]:
     return (joinedload(Rechnung.kunde),)
 
 
+@cached("rechnungen")
 async def list_rechnungen(session: AsyncSession, query: RechnungenQuery) -> Page[RechnungRead]:
     where: list[ColumnElement[bool]] = []
     if query.kunde_id is not None:
@@ -43,6 +45,7 @@ async def list_rechnungen(session: AsyncSession, query: RechnungenQuery) -> Page
     return await paginate(session, Rechnung, where, query, RechnungRead, order, options)
 
 
+@cached("rechnungen", not_found=(NotFoundError,))
 async def get_rechnung(session: AsyncSession, rechnung_id: int) -> RechnungRead:
     rechnung = await load_one(session, Rechnung, rechnung_id, *_eager())
     return (await convert(session, RechnungRead, [rechnung]))[0]
@@ -59,5 +62,6 @@ async def update_rechnung(
     if not await set_status(session, Rechnung, rechnung_id, current, data.status):
         raise ConflictError(f"Rechnung {rechnung_id} changed status meanwhile; read it again")
     await session.commit()
+    caches.invalidate("rechnungen", "auftraege")
     set_committed_value(rechnung, "status", data.status)
     return (await convert(session, RechnungRead, [rechnung]))[0]
