@@ -119,42 +119,34 @@ class ActionRunner:
     async def _call_app(
         self, decision: Decision, record: ActionRecord, rule: Rule, request: ActionRequest
     ) -> bool:
-        """Run the action and record its outcome; failures are recorded, never raised."""
-        started = self._clock.monotonic()
-        outcome: ActionOutcome | None = None
-        error: str | None = None
+        """Run the action and record its outcome; return whether it succeeded.
+
+        The runner counts as busy until the outcome is recorded, so ``stop`` (and a test
+        waiting for quiet) never sees an action half written.
+        """
         self._enter()
         try:
-            async with self._slots:
-                outcome = await rule.action.apply(self._control, request)
-        except (ControlError, BoundReachedError, MissingLabelError) as failure:
-            error = str(failure)
-        except asyncio.CancelledError:
-            error = "cancelled when the optimizer stopped; the change may or may not be in force"
-            raise
-        except Exception as failure:
-            logger.exception("action of decision %s raised", decision.id)
-            error = f"{type(failure).__name__}: {failure}"
-        finally:
-            self._leave()
+            started = self._clock.monotonic()
+            outcome, error = await self._apply(decision, rule, request)
             duration = self._clock.monotonic() - started
             self._metrics.action_duration.labels(action=record.kind).observe(duration)
             record.finished_at = self._clock.now()
             record.duration_seconds = duration
-            if error is not None:
+            if outcome is None:
                 record.status = "failed"
                 record.error = error
-                await asyncio.shield(self._record_failure(decision, record, rule))
-        if outcome is None:
-            return False
+                await self._record_failure(decision, record, rule)
+                return False
 
-        record.status = "succeeded"
-        record.change_id = outcome.change_id
-        record.value = outcome.value
-        record.previous = outcome.previous
-        record.expires_at = outcome.expires_at
-        self._guards.note_action(record)
-        await self._store.save_action(record)
+            record.status = "succeeded"
+            record.change_id = outcome.change_id
+            record.value = outcome.value
+            record.previous = outcome.previous
+            record.expires_at = outcome.expires_at
+            self._guards.note_action(record)
+            await self._store.save_action(record)
+        finally:
+            self._leave()
         logger.info(
             "rule %s: %s on %s done (change %s, %.3f s)",
             rule.name,
@@ -165,6 +157,18 @@ class ActionRunner:
             extra=_ids(decision, "succeeded"),
         )
         return True
+
+    async def _apply(
+        self, decision: Decision, rule: Rule, request: ActionRequest
+    ) -> tuple[ActionOutcome | None, str]:
+        try:
+            async with self._slots:
+                return await rule.action.apply(self._control, request), ""
+        except (ControlError, BoundReachedError, MissingLabelError) as failure:
+            return None, str(failure)
+        except Exception as failure:
+            logger.exception("action of decision %s raised", decision.id)
+            return None, f"{type(failure).__name__}: {failure}"
 
     def _enter(self) -> None:
         self.busy += 1
