@@ -33,8 +33,6 @@ from app.shared_state import SharedState
 
 logger = logging.getLogger("leitstand.control")
 
-SHED_REQUESTS_TOTAL = "shed.requests_total"
-
 
 class ChangeNotFoundError(LookupError):
     """No change with the requested id was ever made on this instance."""

@@ -19,7 +19,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.control.knobs import FAULT_ERROR_RATIO, FAULT_LATENCY_SECONDS
-from app.control.responses import send_json
+from app.control.responses import json_body, send_json
 from app.shared_state import SharedState
 
 # The latency that fault points add during the current request; 0 outside fault routes.
@@ -73,7 +73,7 @@ class FaultInjection:
         ratio = self.state.get(FAULT_ERROR_RATIO)
         if ratio > 0 and self._random() < ratio:
             detail = f"injected fault: fault.error_ratio is {ratio:g} (a drill; revert the change)"
-            await send_json(send, 500, {"detail": detail})
+            await send_json(send, 500, json_body({"detail": detail}))
             return
 
         token = _latency_seconds.set(self.state.get(FAULT_LATENCY_SECONDS))

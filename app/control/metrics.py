@@ -1,22 +1,31 @@
-"""Prometheus metrics of the control API, read from the shared state at scrape time.
+"""Prometheus metrics of the control API.
 
-A custom collector rather than multiprocess gauges: the values live in the
-shared state once per instance, so any worker that serves the scrape reports
-one sample per knob, and a dead worker leaves nothing behind.
+Knob values and change counts come from a custom collector rather than
+multiprocess gauges: the values live in the shared state once per instance, so
+any worker that serves the scrape reports one sample per knob, and a dead
+worker leaves nothing behind. Shed requests are a plain counter, because the
+shed path must stay cheap: an increment of a prometheus_client counter writes
+to this worker's own memory map without a lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from prometheus_client import Counter
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from app.control.controller import SHED_REQUESTS_TOTAL, Controller, changes_key
+from app.control.controller import Controller, changes_key
+
+SHED_REQUESTS = Counter(
+    "erp_shed_requests_total",
+    "Requests answered 503 at once because a worker had shed.max_in_flight requests in flight.",
+)
 
 
 class ControlCollector(Collector):
-    """Collect ``erp_control_value``, ``erp_control_changes_total`` and ``erp_shed_requests_total``.
+    """Collect ``erp_control_value`` and ``erp_control_changes_total`` from the shared state.
 
     ``actions`` names the labels of changes that are not knobs (``cache.<name>.clear``).
     """
@@ -42,8 +51,3 @@ class ControlCollector(Collector):
             changes.add_metric([label], state.get(changes_key(label)))
         yield values
         yield changes
-        yield CounterMetricFamily(
-            "erp_shed_requests_total",
-            "Requests answered 503 at once because a worker had too many in flight.",
-            value=state.get(SHED_REQUESTS_TOTAL),
-        )

@@ -7,10 +7,15 @@ import json
 from starlette.types import Send
 
 
+def json_body(payload: object) -> bytes:
+    return json.dumps(payload).encode()
+
+
 async def send_json(
-    send: Send, status: int, payload: object, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = json.dumps(payload).encode()
+    """Send a complete response whose ``body`` is encoded JSON."""
+    # Fresh message dicts every time: middleware further out may change them in place.
     await send(
         {
             "type": "http.response.start",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.control.controller import SHED_REQUESTS_TOTAL
 from app.control.knobs import SHED_MAX_IN_FLIGHT
+from app.control.metrics import SHED_REQUESTS
 from app.control.ratelimit import ThrottledWarning
-from app.control.responses import send_json
+from app.control.responses import json_body, send_json
 from app.shared_state import SharedState
 
 logger = logging.getLogger("leitstand.control")
@@ -44,7 +45,7 @@ class LoadShedding:
 
         limit = self.state.get(SHED_MAX_IN_FLIGHT)
         if limit > 0 and self.in_flight >= limit:
-            self.state.add(SHED_REQUESTS_TOTAL)
+            SHED_REQUESTS.inc()
             self._warn(self.in_flight, int(limit))
             await _send_overloaded(send, self.in_flight, int(limit))
             return
@@ -61,9 +62,15 @@ def _exempt(path: str) -> bool:
 
 
 async def _send_overloaded(send: Send, in_flight: int, limit: int) -> None:
+    retry_after = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+    await send_json(send, 503, _overloaded_body(in_flight, limit), [retry_after])
+
+
+@functools.lru_cache(maxsize=64)
+def _overloaded_body(in_flight: int, limit: int) -> bytes:
+    # Cached: under overload every shed request of a worker has the same numbers.
     detail = (
         f"server overloaded: {in_flight} requests in flight in this worker reached "
         f"the limit of {limit}; retry after {RETRY_AFTER_SECONDS} s"
     )
-    retry_after = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
-    await send_json(send, 503, {"detail": detail}, [retry_after])
+    return json_body({"detail": detail})

@@ -302,4 +302,3 @@ async def test_metrics_show_values_and_changes(
     assert (
         registry.get_sample_value("erp_control_changes_total", {"knob": "cache.artikel.clear"}) == 0
     )
-    assert registry.get_sample_value("erp_shed_requests_total") == 0
