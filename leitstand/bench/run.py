@@ -21,7 +21,6 @@ logger = logging.getLogger("leitstand.bench")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``bench run`` (``bench profile`` reuses the load options)."""
     load = parser.add_argument_group("load")
-    load.add_argument("--url", default="http://127.0.0.1:8003", help="base URL of the app")
     load.add_argument(
         "--endpoints",
         default="",
@@ -109,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run Locust against --url and write a report with exact latency "
         "percentiles (HDR histograms), the load model, the generator's load and a gate.",
     )
+    parser.add_argument("--url", default="http://127.0.0.1:8003", help="base URL of the app")
     add_arguments(parser)
     add_gate_arguments(parser)
     output = parser.add_argument_group("output")
@@ -135,12 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def spec_from_args(args: argparse.Namespace) -> RunSpec:
-    """Build and check the run described by parsed options; raise SpecError if invalid."""
+def spec_from_args(args: argparse.Namespace, url: str | None = None) -> RunSpec:
+    """Build and check the run described by parsed options; raise SpecError if invalid.
+
+    ``url`` replaces ``args.url`` (``bench profile`` starts the app on its own port).
+    """
     endpoints = [name.strip() for name in args.endpoints.split(",") if name.strip()]
     spawn_rate = args.spawn_rate if args.spawn_rate is not None else float(max(args.users, 1))
     spec = RunSpec(
-        url=args.url.rstrip("/"),
+        url=(url or args.url).rstrip("/"),
         endpoints=endpoints,
         model=args.model,
         users=args.users,
