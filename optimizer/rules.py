@@ -114,10 +114,14 @@ class Rule(_Section):
             matcher.matches(labels) for matcher in self.matchers
         )
 
-    def verify_query(self, labels: Mapping[str, str]) -> str:
-        """Return the PromQL that is non-empty while the alert's condition holds."""
+    def verify_query(self, labels: Mapping[str, str], target: str) -> str:
+        """Return the PromQL that is non-empty while the alert's condition holds on ``target``.
+
+        A rule's own query sees ``$labels.instance`` as the target when the alert has no
+        instance label. The default query selects the alert's own ALERTS series.
+        """
         if self.verify.query is not None:
-            return render(self.verify.query, labels)
+            return render(self.verify.query, {"instance": target, **labels})
         selectors = [f"{name}={_promql_string(value)}" for name, value in sorted(labels.items())]
         return "ALERTS{" + ",".join(['alertstate="firing"', *selectors]) + "}"
 

@@ -212,7 +212,7 @@ class ActionRunner:
             return
         after = rule.verify.after or self._guards.rules.verify_after
         await self._clock.sleep(after.total_seconds())
-        expression = rule.verify_query(labels)
+        expression = rule.verify_query(labels, record.target)
         try:
             samples = await self._prometheus.query(expression)
         except PrometheusError as error:

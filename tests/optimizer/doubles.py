@@ -72,9 +72,12 @@ class _Server:
                 )
                 server.requests.append(request)
                 status, payload = server.handle(request)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                if isinstance(payload, bytes):
+                    data, content_type = payload, "text/plain; version=0.0.4"
+                else:
+                    data, content_type = json.dumps(payload).encode(), "application/json"
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -140,6 +143,12 @@ class ControlDouble:
         self._server.stop()
 
     def _handle(self, request: Recorded) -> tuple[int, Any]:
+        if request.method == "GET" and request.path == "/metrics":
+            lines = [
+                f'erp_control_value{{knob="{name}"}} {knob.value:g}'
+                for name, knob in self.knobs.items()
+            ]
+            return 200, ("\n".join(lines) + "\n").encode()
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return 401, {"detail": "missing or wrong bearer token"}
         if request.method == "PUT" and not self.gate.wait(30):
