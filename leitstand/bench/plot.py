@@ -36,13 +36,13 @@ def latency_over_time(report: dict[str, Any], path: Path, title: str) -> None:
         if histogram.get_total_count() == 0:
             continue
         starts.append(interval["start_s"])
-        values = histogram.get_percentile_to_value_dict(list(OVER_TIME_PERCENTILES.values()))
+        values = histograms.percentiles(histogram, OVER_TIME_PERCENTILES.values())
         for label, percentile in OVER_TIME_PERCENTILES.items():
             series[label].append(values[percentile] / 1000.0)
 
     figure, axes = plt.subplots(figsize=(9, 4.5))
-    for label, values in series.items():
-        axes.plot(starts, values, label=label, linewidth=1.2)
+    for label, points in series.items():
+        axes.plot(starts, points, label=label, linewidth=1.2)
     axes.set_yscale("log")
     axes.set_xlabel("seconds since the window started")
     axes.set_ylabel("latency (ms)")
