@@ -22,7 +22,12 @@ async def test_list_fields_and_total(client: httpx.AsyncClient) -> None:
 
 
 async def test_filter_by_price_range_sorted_by_price(client: httpx.AsyncClient) -> None:
-    params = {"preis_min": "5", "preis_max": "40.5", "sort": "preis", "limit": 200}
+    params: dict[str, str | int] = {
+        "preis_min": "5",
+        "preis_max": "40.5",
+        "sort": "preis",
+        "limit": 200,
+    }
     response = await client.get("/api/v1/artikel", params=params)
 
     assert response.status_code == 200

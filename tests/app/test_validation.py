@@ -1,0 +1,167 @@
+"""Bad input: 422 with the field, 413 for large bodies, SQL metacharacters harmless."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.main import create_app
+from tests.app.helpers import SEED_KUNDEN, AppClient, small_settings, sqlite_url
+
+LIST_PATHS = [
+    "/api/v1/kunden",
+    "/api/v1/artikel",
+    "/api/v1/auftraege",
+    "/api/v1/rechnungen",
+    "/api/v1/lager",
+    "/api/v1/lager/bewegungen",
+]
+
+
+@pytest.mark.parametrize("path", LIST_PATHS)
+@pytest.mark.parametrize(
+    "sort", ["email", "id; DROP TABLE kunden", "name--", "-", "ID", "preis_cent"]
+)
+async def test_sort_outside_allow_list_is_422(
+    client: httpx.AsyncClient, path: str, sort: str
+) -> None:
+    response = await client.get(path, params={"sort": sort})
+
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["query", "sort"]
+    assert error["type"] == "literal_error"
+
+
+@pytest.mark.parametrize("path", LIST_PATHS)
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 201}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"limit": "viele"}, "limit"),
+        ({"unbekannt": "1"}, "unbekannt"),
+    ],
+    ids=["limit-zero", "limit-too-large", "offset-negative", "limit-text", "unknown-param"],
+)
+async def test_bad_paging_is_422(
+    client: httpx.AsyncClient, path: str, params: dict[str, str | int], field: str
+) -> None:
+    response = await client.get(path, params=params)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", field]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["' OR '1'='1", "%", "_", "x\\", "'; DELETE FROM kunden; --", '" OR ""="'],
+)
+async def test_sql_metacharacters_in_filters_match_literally(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    response = await client.get("/api/v1/kunden", params={"name": name})
+
+    assert response.status_code == 200
+    assert response.json()["total"] == 0
+    assert (await client.get("/api/v1/kunden", params={"limit": 1})).json()["total"] == SEED_KUNDEN
+
+
+async def test_sql_metacharacters_stored_verbatim(client: httpx.AsyncClient) -> None:
+    name = 'O\'Brien & 100% "Söhne"; DROP TABLE kunden; --'
+    body = {
+        "name": name,
+        "email": "obrien@example.org",
+        "strasse": "Weg 1",
+        "plz": "10115",
+        "ort": "Berlin",
+    }
+    created = (await client.post("/api/v1/kunden", json=body)).json()
+
+    response = await client.get("/api/v1/kunden", params={"name": '100% "S'})
+
+    assert response.status_code == 200
+    assert [k["id"] for k in response.json()["items"]] == [created["id"]]
+    assert response.json()["items"][0]["name"] == name
+
+
+@pytest.mark.parametrize("path", ["/api/v1/kunden/0", "/api/v1/artikel/-3", "/api/v1/auftraege/x"])
+async def test_bad_path_id_is_422(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "path"
+
+
+async def test_huge_path_id_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"/api/v1/rechnungen/{2**63}")
+
+    assert response.status_code == 422
+
+
+async def test_invalid_json_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/kunden", content=b"{name: 1", headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+@pytest.fixture
+async def small_body_client(database_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = small_settings(sqlite_url(database_path), max_body_bytes=1024)
+    async with AppClient(create_app(settings)) as client:
+        yield client
+
+
+def large_customer() -> bytes:
+    body = {
+        "name": "x" * 2000,
+        "email": "big@example.org",
+        "strasse": "Weg 1",
+        "plz": "10115",
+        "ort": "Berlin",
+    }
+    return json.dumps(body).encode()
+
+
+async def test_body_over_limit_is_413(small_body_client: httpx.AsyncClient) -> None:
+    response = await small_body_client.post(
+        "/api/v1/kunden", content=large_customer(), headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 413
+    assert "larger than 1024 bytes" in response.json()["detail"]
+    assert "LEITSTAND_MAX_BODY_BYTES" in response.json()["detail"]
+
+
+async def test_chunked_body_over_limit_is_413(small_body_client: httpx.AsyncClient) -> None:
+    payload = large_customer()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(payload), 256):
+            yield payload[start : start + 256]
+
+    response = await small_body_client.post(
+        "/api/v1/kunden", content=chunks(), headers={"content-type": "application/json"}
+    )
+
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert "larger than 1024 bytes" in response.json()["detail"]
+    listing = await small_body_client.get("/api/v1/kunden", params={"limit": 1})
+    assert listing.json()["total"] == SEED_KUNDEN
+
+
+async def test_body_under_limit_passes(small_body_client: httpx.AsyncClient) -> None:
+    body = {"name": "Kurz", "email": "k@example.org", "strasse": "W 1", "plz": "10115", "ort": "B"}
+
+    response = await small_body_client.post("/api/v1/kunden", json=body)
+
+    assert response.status_code == 201
