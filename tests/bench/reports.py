@@ -18,7 +18,7 @@ def raw_result(
     busy_ratio: float = 0.2,
     errors: int = 0,
 ) -> dict[str, Any]:
-    """Return a generator result in which each endpoint saw ``samples`` (seconds) over the window."""
+    """Return a generator result with ``samples`` (seconds) per endpoint across the window."""
     spec = spec or RunSpec(url="http://127.0.0.1:1", endpoints=list(samples))
     recorder = Recorder(interval_s=spec.interval_s)
     recorder.record("warm", intended=0.0, sent=0.0, completed=0.001, error=None)
