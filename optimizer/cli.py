@@ -8,12 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from pydantic import ValidationError
 
 from optimizer.actions import ClearCache
 from optimizer.rules import DEFAULT_RULES_PATH, RulesError, load_rules
-from optimizer.service import create_app
 from optimizer.settings import Settings
 from optimizer.tokens import TokenError
 
@@ -80,6 +78,8 @@ def main(argv: list[str]) -> int:
         level=arguments.log_level.upper(),
         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
     )
+    # httpx logs every request at INFO; the optimizer logs what each request meant.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     overrides: dict[str, Any] = {
         name: value
@@ -114,6 +114,11 @@ def main(argv: list[str]) -> int:
             )
             print(f"  {rule.name}: {rule.alert} -> {action.kind} {subject}")
         return 0
+
+    # The server's imports are heavy; a rules check or a settings error does without them.
+    import uvicorn
+
+    from optimizer.service import create_app
 
     application = create_app(settings, rules=rules)
     config = uvicorn.Config(
