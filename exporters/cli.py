@@ -22,7 +22,7 @@ from exporters.registry import (
     build_registry,
     default_collectors,
 )
-from exporters.server import ExporterServer, create_wsgi_app
+from exporters.server import Endpoints, ExporterServer
 from exporters.settings import ExporterSettings
 
 logger = logging.getLogger("leitstand.exporter")
@@ -135,6 +135,11 @@ def _validation_message(exc: ValidationError) -> str:
     return "invalid setting " + "; ".join(problems) + " (flag --NAME or LEITSTAND_EXPORTER_NAME)"
 
 
+def host_for(settings: ExporterSettings) -> Host:
+    """The host on this machine, read through the configured file trees."""
+    return Host(procfs=settings.path_procfs, sysfs=settings.path_sysfs, rootfs=settings.path_rootfs)
+
+
 def configure_logging(level: str) -> None:
     formatter = logging.Formatter(
         "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
@@ -159,7 +164,7 @@ def main(argv: list[str]) -> int:
     # psutil reads procfs through this module variable; node_exporter's flag means the same.
     if settings.path_procfs != Path("/proc"):
         psutil.PROCFS_PATH = str(settings.path_procfs)
-    host = Host(procfs=settings.path_procfs, sysfs=settings.path_sysfs, rootfs=settings.path_rootfs)
+    host = host_for(settings)
     try:
         collectors = build_collectors(settings, host, self_pid=os.getpid())
     except ValueError as exc:
@@ -169,7 +174,7 @@ def main(argv: list[str]) -> int:
     registry = build_registry(collectors)
     names = [collector.name for collector in collectors]
     try:
-        server = ExporterServer(create_wsgi_app(registry, names), settings.host, settings.port)
+        server = ExporterServer(Endpoints(registry, names), settings.host, settings.port)
     except OSError as exc:
         logger.error(
             "Cannot listen on %s port %d: %s; choose another with --port or --host",

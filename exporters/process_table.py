@@ -57,32 +57,43 @@ class ProcfsProcessTable:
         self._ticks = os.sysconf("SC_CLK_TCK")
         self._page_size = os.sysconf("SC_PAGE_SIZE")
         self._boot_time: float | None = None
+        # (pid, start) -> command line. A process's command line is read once, as
+        # process-exporter does; a later change of its own title goes unseen.
+        self._cmdlines: dict[tuple[int, bytes], str] = {}
 
     def entries(self) -> list[ProcessEntry]:
         entries = []
+        cmdlines: dict[tuple[int, bytes], str] = {}
         for name in os.listdir(self.procfs):
             if not name.isdigit():
                 continue
             try:
-                entries.append(self._entry(int(name)))
+                entries.append(self._entry(int(name), cmdlines))
             except (FileNotFoundError, ProcessLookupError):
                 continue  # exited since the listing
+        # Only live processes stay cached, so the cache never outgrows the process table.
+        self._cmdlines = cmdlines
         return entries
 
-    def _entry(self, pid: int) -> ProcessEntry:
+    def _entry(self, pid: int, cmdlines: dict[tuple[int, bytes], str]) -> ProcessEntry:
         folder = f"{self.procfs}/{pid}"
         stat = _read_file(f"{folder}/stat")
         # The name sits in parentheses and may itself contain spaces and parentheses.
         head, _, tail = stat.rpartition(b")")
         fields = tail.split()
         ppid = int(fields[1])
-        # Kernel threads (kthreadd, pid 2, and its children) have no command line.
-        cmdline = b"" if pid == 2 or ppid == 2 else _read_file(f"{folder}/cmdline")
+        key = (pid, fields[19])
+        cmdline = self._cmdlines.get(key)
+        if cmdline is None:
+            # Kernel threads (kthreadd, pid 2, and its children) have no command line.
+            raw = b"" if pid == 2 or ppid == 2 else _read_file(f"{folder}/cmdline")
+            cmdline = raw.replace(b"\0", b" ").decode(errors="replace").rstrip()
+        cmdlines[key] = cmdline
         return ProcessEntry(
             pid=pid,
             ppid=ppid,
             name=head.partition(b"(")[2].decode(errors="replace"),
-            cmdline=cmdline.replace(b"\0", b" ").decode(errors="replace").rstrip(),
+            cmdline=cmdline,
             start=float(fields[19]),
             handle=fields,
         )

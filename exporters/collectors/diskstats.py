@@ -77,7 +77,8 @@ class DiskstatsCollector:
         self.devices = devices
 
     def collect(self) -> Iterator[Metric]:
-        counters = self.host.system.disk_io_counters(perdisk=True, nowrap=True) or {}
+        nowrap = not self.host.is_linux  # Linux's counters are 64 bits wide
+        counters = self.host.system.disk_io_counters(perdisk=True, nowrap=nowrap) or {}
         samples = [(d, s) for d, s in sorted(counters.items()) if self.devices.allows(d)]
         for name, help_text, field, factor in _COUNTERS:
             family = CounterMetricFamily(name, help_text, labels=["device"])

@@ -38,7 +38,9 @@ class NetdevCollector:
             )
             for statistic in _STATISTICS
         }
-        counters = self.host.system.net_io_counters(pernic=True, nowrap=True)
+        # Linux's counters are 64 bits wide; psutil's wrap correction matters elsewhere.
+        nowrap = not self.host.is_linux
+        counters = self.host.system.net_io_counters(pernic=True, nowrap=nowrap)
         for device, sample in sorted(counters.items()):
             if not self.devices.allows(device):
                 continue

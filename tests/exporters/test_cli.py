@@ -16,7 +16,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporters import cli
-from exporters.registry import COLLECTOR_NAMES
+from exporters.registry import COLLECTOR_NAMES, build_collectors, build_registry
+from exporters.server import Endpoints, ExporterServer
 from tests.conftest import require_binary
 from tests.support.processes import ServerProcess, free_port, running, wait_until
 
@@ -190,7 +191,7 @@ def test_environment_sets_collectors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.port == 9105
 
 
-def test_cgroup_limits_from_fake_sysfs(tmp_path: Path) -> None:
+def test_cgroup_limits_from_fake_sysfs(tmp_path: Path, http: httpx.Client) -> None:
     cgroup = tmp_path / "sys" / "fs" / "cgroup"
     cgroup.mkdir(parents=True)
     (cgroup / "cgroup.controllers").write_text("cpu memory\n")
@@ -200,21 +201,23 @@ def test_cgroup_limits_from_fake_sysfs(tmp_path: Path) -> None:
     procfs = tmp_path / "proc"
     procfs.mkdir()
     (procfs / "meminfo").write_text("MemTotal:       16384000 kB\n")
-    port = free_port()
-    argv = [
-        *EXPORTER,
-        "--port",
-        str(port),
-        f"--path.sysfs={tmp_path / 'sys'}",
-        f"--path.procfs={procfs}",
-        "--collector.disable-defaults",
-        "--collector.cgroup",
-        "--collector.meminfo",
-        "--collector.cpu",
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with running("exporter", argv, tmp_path, ready_url=f"{url}/"):
-        response = httpx.get(f"{url}/metrics")
+    settings = cli.load_settings(
+        [
+            f"--path.sysfs={tmp_path / 'sys'}",
+            f"--path.procfs={procfs}",
+            "--collector.disable-defaults",
+            "--collector.cgroup",
+            "--collector.meminfo",
+            "--collector.loadavg",
+        ]
+    )
+    collectors = build_collectors(settings, cli.host_for(settings))
+    server = ExporterServer(Endpoints(build_registry(collectors), []), "127.0.0.1", 0)
+    server.start()
+    try:
+        response = http.get(f"http://127.0.0.1:{server.port}/metrics")
+    finally:
+        server.stop()
     text = response.text
 
     assert response.status_code == 200
@@ -222,14 +225,20 @@ def test_cgroup_limits_from_fake_sysfs(tmp_path: Path) -> None:
     assert value(text, "leitstand_exporter_cgroup_memory_usage_bytes") == 73400320
     assert value(text, "leitstand_exporter_cgroup_cpu_limit_cores") == 1.5
     assert value(text, "node_memory_MemTotal_bytes") == 16384000 * 1024
-    # The fake procfs has no stat file, so the cpu collector fails alone.
-    assert value(text, "node_scrape_collector_success", collector="cpu") == 0
+    # The fake procfs has no loadavg file, so that collector fails alone.
+    assert value(text, "node_scrape_collector_success", collector="loadavg") == 0
     assert value(text, "node_scrape_collector_success", collector="cgroup") == 1
+    assert value(text, "node_scrape_collector_success", collector="meminfo") == 1
+
+
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def has_used_cpu(pid: int, seconds: float) -> Callable[[], bool]:
     def check() -> bool:
-        return sum(psutil.Process(pid).cpu_times()[:2]) >= seconds
+        return cpu_seconds(pid) >= seconds
 
     return check
 
@@ -245,11 +254,12 @@ def test_first_scrape_under_load_shows_cpu_seconds(tmp_path: Path) -> None:
     try:
         for burner in burners:
             wait_until(
-                has_used_cpu(burner.pid, 0.3),
+                has_used_cpu(burner.pid, 0.05),
                 timeout=60,
-                what="a burner to use 0.3 s of CPU",
+                what="a burner to start burning CPU",
             )
         user_before = total_user_seconds()
+        group_before = sum(cpu_seconds(burner.pid) for burner in burners)
         port = free_port()
         argv = [*EXPORTER, "--port", str(port), "--process-group", "load=load-marker-e1f0"]
         url = f"http://127.0.0.1:{port}"
@@ -274,5 +284,6 @@ def test_first_scrape_under_load_shows_cpu_seconds(tmp_path: Path) -> None:
     )
     assert group_user is not None
     assert group_system is not None
-    assert group_user + group_system >= 0.6
+    # Cumulative: at least what the burners had used before the exporter started.
+    assert group_user + group_system >= group_before
     assert value(text, "namedprocess_namegroup_num_procs", groupname="load") == 2

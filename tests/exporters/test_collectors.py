@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from exporters.collectors.cpu import CPUCollector
 from exporters.collectors.diskstats import DiskstatsCollector
-from exporters.collectors.filesystem import FilesystemCollector, parse_mounts
+from exporters.collectors.filesystem import FilesystemCollector, Usage, parse_mounts
 from exporters.collectors.loadavg import LoadavgCollector
 from exporters.collectors.meminfo import MeminfoCollector, parse_meminfo
 from exporters.collectors.netdev import NetdevCollector
@@ -23,6 +24,7 @@ from exporters.filters import (
 )
 from exporters.host import Host
 from tests.exporters import fakes
+from tests.support.processes import wait_until
 
 MEMINFO = """\
 MemTotal:        2048000 kB
@@ -374,3 +376,45 @@ def test_filesystem_darwin_excludes_devfs() -> None:
         for sample in family.samples
     }
     assert mountpoints == {"/"}
+
+
+def test_filesystem_stuck_network_mount_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "mounts").write_text(
+        "server:/export /remote nfs4 rw 0 0\n/dev/vda / ext4 rw 0 0\n"
+    )
+    host = Host(system=fakes.FakePsutil(), platform="linux", procfs=tmp_path)
+    collector = FilesystemCollector(
+        host,
+        mount_points=node_filter(FILESYSTEM_MOUNT_POINTS_EXCLUDE),
+        fs_types=node_filter(FILESYSTEM_FS_TYPES_EXCLUDE),
+        mount_timeout=0.1,
+    )
+    server_back = threading.Event()
+    calls: list[str] = []
+    real_stat = collector._stat
+
+    def stat(mountpoint: str) -> Usage:
+        calls.append(mountpoint)
+        if mountpoint == "/remote":
+            server_back.wait(30)
+        return real_stat("/")
+
+    monkeypatch.setattr(collector, "_stat", stat)
+    registry = fakes.registry_of(collector)
+    remote = {"device": "server:/export", "fstype": "nfs4", "mountpoint": "/remote"}
+    root = {"device": "/dev/vda", "fstype": "ext4", "mountpoint": "/"}
+
+    assert registry.get_sample_value("node_filesystem_device_error", remote) == 1
+    assert registry.get_sample_value("node_filesystem_device_error", root) == 0
+    assert calls.count("/remote") == 1
+    # Stuck: later scrapes do not wait on it again.
+    assert registry.get_sample_value("node_filesystem_device_error", remote) == 1
+    assert calls.count("/remote") == 1
+
+    server_back.set()
+    wait_until(lambda: "/remote" not in collector._stuck, timeout=10, what="the stat to return")
+    assert registry.get_sample_value("node_filesystem_device_error", remote) == 0
+    assert calls.count("/remote") == 2

@@ -15,7 +15,7 @@ from prometheus_client.samples import Sample
 from exporters.filters import NETDEV_EXCLUDE
 from exporters.host import Host
 from exporters.registry import build_collectors, build_registry
-from exporters.server import ExporterServer, create_wsgi_app
+from exporters.server import Endpoints, ExporterServer
 from exporters.settings import ExporterSettings
 from tests.conftest import require_binary
 from tests.support.processes import free_port, running
@@ -106,8 +106,8 @@ def node_exporter_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 @pytest.fixture(scope="module")
 def outputs(node_exporter_url: str) -> tuple[str, str]:
     collectors = build_collectors(ExporterSettings(), Host(), self_pid=os.getpid())
-    app = create_wsgi_app(build_registry(collectors), [c.name for c in collectors])
-    server = ExporterServer(app, "127.0.0.1", 0)
+    endpoints = Endpoints(build_registry(collectors), [c.name for c in collectors])
+    server = ExporterServer(endpoints, "127.0.0.1", 0)
     server.start()
     try:
         with httpx.Client(timeout=30) as client:
