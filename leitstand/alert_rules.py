@@ -2,8 +2,8 @@
 
 Every alert carries the labels ``severity`` and ``service`` and the
 annotations ``summary``, ``description`` (with the value) and
-``runbook_url``; app alerts keep ``job`` and ``instance`` so that the
-optimizer knows which target to act on. Expressions read the recorded series
+``runbook_url``. App alerts keep ``job`` and ``instance``, because the
+optimizer acts on the target they name. Expressions read the recorded series
 of :mod:`leitstand.recording_rules`, which have no sample at zero traffic, so
 no alert fires on a NaN.
 """

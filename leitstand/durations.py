@@ -20,7 +20,8 @@ _PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
 def parse_duration(text: str) -> int:
     """Return the length of a Prometheus duration such as ``1h30m`` in milliseconds.
 
-    Units must come largest first and at most once, as Prometheus requires.
+    Units must come largest first and at most once, as Prometheus requires;
+    anything else raises ``ValueError``.
     """
     text = text.strip()
     if text == "0":

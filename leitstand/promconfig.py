@@ -46,9 +46,9 @@ def render_prometheus_config(
 
     ``ports`` maps a scrape job (``erp``, ``node``, ``optimizer``,
     ``prometheus``, ``alertmanager``) to the port of its one target on
-    ``host``; the ``alertmanager`` port also becomes the Alertmanager that
-    alerts go to. Jobs left out keep their targets. A scrape timeout longer
-    than the new scrape interval is shortened to it, as Prometheus requires.
+    ``host``. The ``alertmanager`` port is also where alerts are sent. Jobs
+    left out keep their targets. A scrape timeout longer than the new scrape
+    interval is shortened to it, as Prometheus requires.
     """
     config = _load(source)
     jobs = {job["job_name"]: job for job in config.get("scrape_configs", [])}
@@ -99,8 +99,8 @@ def render_alertmanager_config(
 
     ``email_to`` is the address of every e-mail receiver, unless
     ``email_to_critical`` names another one for critical alerts.
-    ``webhook_credentials_file`` holds the optimizer's webhook token; a
-    relative path is relative to the folder of the rendered file.
+    ``webhook_credentials_file`` contains the optimizer's webhook token.
+    Alertmanager resolves a relative path against the folder of the rendered file.
     ``repeat_interval`` applies to every route that sets one.
     """
     config = _load(source)

@@ -1,7 +1,7 @@
 """Recording rules shared by the alerts and the dashboards.
 
 Names follow ``level:metric:operations``. A window in a name (``rate5m``,
-``ratio_rate1h``) is the nominal one of the thresholds file; a file rendered
+``ratio_rate1h``) is the nominal one of the thresholds file. A file rendered
 for a shorter scrape interval keeps the names and scales the ranges. Ratios
 divide by a denominator filtered with ``> 0``, so an instance without traffic
 has no ratio at all instead of NaN.

@@ -16,10 +16,10 @@ MIN_SCRAPES_PER_RANGE = 4
 class RuleTiming:
     """Turns the nominal durations of the thresholds file into the ones a rule file uses.
 
-    The nominal durations hold for ``base_scrape_ms``. Rendering for another
-    scrape interval scales each of them by ``scrape_ms / base_scrape_ms``; a
-    range never gets shorter than four scrape intervals, and no ``for`` longer
-    than ``max_for_ms`` when that is set.
+    The nominal durations are meant for ``base_scrape_ms``. Rendering for
+    another scrape interval scales each of them by ``scrape_ms / base_scrape_ms``.
+    A range never gets shorter than four scrape intervals, and no ``for``
+    gets longer than ``max_for_ms`` when that is set.
     """
 
     base_scrape_ms: int
