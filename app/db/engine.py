@@ -1,6 +1,6 @@
 """Engines and sessions of one process.
 
-An engine holds a connection pool, which must never cross a ``fork``: the app
+An engine owns a connection pool, which must never cross a ``fork``: the app
 creates its ``Database`` in the lifespan of each worker process.
 
 On SQLite every connection runs in WAL mode (readers never block the writer)
@@ -73,9 +73,9 @@ class Database:
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         writer = self.engine.execution_options(**{SQLITE_BEGIN_MODE: "IMMEDIATE"})
         self._write_sessions = async_sessionmaker(writer, expire_on_commit=False, info=info)
-        # SQLite has one writer at a time. Queueing this process's writers here
-        # keeps them out of SQLite's busy handler, which polls with sleeps of up
-        # to 100 ms; only writers of other processes still wait there.
+        # SQLite has one writer at a time. This process's writers queue on a lock
+        # instead of in SQLite's busy handler, which polls with sleeps of up to
+        # 100 ms. Only writers of other processes still wait in the busy handler.
         self._write_lock = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
