@@ -298,8 +298,9 @@ def optimizer_rules(builder: AlertBuilder) -> Group:
         "optimizer",
         f"instance:leitstand_optimizer_failures:increase5m > {_number(failing.threshold_count)}",
         "The optimizer at {{ $labels.instance }} fails to act or to improve.",
-        '{{ $value | printf "%.0f" }} actions of the optimizer at {{ $labels.instance }} '
-        f"failed or did not improve their alert over the last {builder.window}.",
+        "Failed actions and unsuccessful verifications of the optimizer at "
+        f"{{{{ $labels.instance }}}} over the last {builder.window}: "
+        '{{ $value | printf "%.0f" }}.',
     )
     return {"name": "leitstand-optimizer.alerts", "rules": [rule]}
 

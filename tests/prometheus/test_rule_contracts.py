@@ -80,21 +80,30 @@ def test_runbook_sections_exist() -> None:
         assert url.partition("#")[2] in anchors, f"no section for {url} in docs/runbooks.md"
 
 
-def unit_test_alerts() -> tuple[set[str], set[str]]:
-    """Return the alert names that some unit test expects firing, and expects quiet."""
+def unit_test_alerts() -> tuple[set[str], set[str], set[str]]:
+    """Return the alert names that unit tests expect firing, quiet, and firing across a gap.
+
+    A gap is a missed scrape: an input series with a staleness marker.
+    """
     firing: set[str] = set()
     quiet: set[str] = set()
+    across_gap: set[str] = set()
     for path in (PROMETHEUS_DIR / "tests").glob("*.yml"):
         for test in yaml.safe_load(path.read_text())["tests"]:
+            gap = any("stale" in series["values"] for series in test["input_series"])
             for case in test.get("alert_rule_test", []):
                 (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
-    return firing, quiet
+                if gap and case.get("exp_alerts"):
+                    across_gap.add(case["alertname"])
+    return firing, quiet, across_gap
 
 
 def test_every_alert_has_firing_and_quiet_unit_tests() -> None:
-    firing, quiet = unit_test_alerts()
+    firing, quiet, across_gap = unit_test_alerts()
     assert ALERT_NAMES - firing == set()
     assert ALERT_NAMES - quiet == set()
+    # A target that vanishes fires TargetAbsent; a down target's failed scrape is its signal.
+    assert ALERT_NAMES - across_gap == {"LeitstandTargetDown"}
 
 
 def test_every_recording_rule_is_used_or_tested() -> None:
