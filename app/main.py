@@ -13,6 +13,7 @@ from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import install_error_handlers
 from app.api.routers import ROUTERS
 from app.cache import caches
+from app.control import install_control
 from app.db.engine import Database
 from app.metrics import install_metrics
 from app.settings import Settings
@@ -53,4 +54,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         application.include_router(router)
     install_error_handlers(application)
     application.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_control(application, settings, caches=caches)
     return application

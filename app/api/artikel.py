@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.api.deps import ReadSession, WriteSession
+from app.control.degraded import degradable
 from app.schemas.artikel import (
     ArtikelCreate,
     ArtikelQuery,
@@ -54,8 +55,10 @@ async def delete_artikel(session: WriteSession, artikel_id: ArtikelId) -> Respon
 
 @router.get("/{artikel_id}/prognose")
 async def get_prognose(
+    request: Request,
     session: ReadSession,
     artikel_id: ArtikelId,
     wochen: Annotated[int, Query(ge=1, le=52, description="weeks to forecast")] = 8,
 ) -> PrognoseRead:
-    return await prognose.get_prognose(session, artikel_id, wochen)
+    with degradable(request, "prognose"):
+        return await prognose.get_prognose(session, artikel_id, wochen)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cache import cached
+from app.control.faults import fault_point
 from app.db.models import Artikel, Auftrag, Auftragsposition
 from app.domain import forecast
 from app.domain.states import AuftragStatus
@@ -48,6 +49,9 @@ async def get_prognose(
     weekly = [0] * HISTORY_WEEKS
     for bestelldatum, menge in rows:
         weekly[(bestelldatum - start).days // 7] += menge
+
+    # Drill latency (the control API's fault.latency_seconds): a cached forecast skips it.
+    await fault_point()
 
     fitted = forecast.fit(weekly)
     return PrognoseRead(
