@@ -20,7 +20,7 @@ import psutil
 from exporters.host import SystemSource
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProcessEntry:
     pid: int
     ppid: int
@@ -57,43 +57,51 @@ class ProcfsProcessTable:
         self._ticks = os.sysconf("SC_CLK_TCK")
         self._page_size = os.sysconf("SC_PAGE_SIZE")
         self._boot_time: float | None = None
-        # (pid, start) -> command line. A process's command line is read once, as
-        # process-exporter does; a later change of its own title goes unseen.
-        self._cmdlines: dict[tuple[int, bytes], str] = {}
+        # (pid, start) -> (name, command line). Both are read once per process, as
+        # process-exporter does; a later change of a process's own title goes unseen.
+        self._names: dict[tuple[int, bytes], tuple[str, str]] = {}
 
     def entries(self) -> list[ProcessEntry]:
         entries = []
-        cmdlines: dict[tuple[int, bytes], str] = {}
+        names: dict[tuple[int, bytes], tuple[str, str]] = {}
         for name in os.listdir(self.procfs):
             if not name.isdigit():
                 continue
             try:
-                entries.append(self._entry(int(name), cmdlines))
+                entries.append(self._entry(int(name), names))
             except (FileNotFoundError, ProcessLookupError):
                 continue  # exited since the listing
         # Only live processes stay cached, so the cache never outgrows the process table.
-        self._cmdlines = cmdlines
+        self._names = names
         return entries
 
-    def _entry(self, pid: int, cmdlines: dict[tuple[int, bytes], str]) -> ProcessEntry:
+    def _entry(self, pid: int, names: dict[tuple[int, bytes], tuple[str, str]]) -> ProcessEntry:
         folder = f"{self.procfs}/{pid}"
-        stat = _read_file(f"{folder}/stat")
+        fd = os.open(f"{folder}/stat", os.O_RDONLY)
+        try:
+            stat = os.read(fd, 4096)  # about 300 bytes: 52 numbers and a name of 64 at most
+        finally:
+            os.close(fd)
         # The name sits in parentheses and may itself contain spaces and parentheses.
         head, _, tail = stat.rpartition(b")")
-        fields = tail.split()
+        # Up to rss (field 24 of proc(5)); the 28 fields after it are not used.
+        fields = tail.split(maxsplit=22)
         ppid = int(fields[1])
         key = (pid, fields[19])
-        cmdline = self._cmdlines.get(key)
-        if cmdline is None:
+        known = self._names.get(key)
+        if known is None:
             # Kernel threads (kthreadd, pid 2, and its children) have no command line.
             raw = b"" if pid == 2 or ppid == 2 else _read_file(f"{folder}/cmdline")
-            cmdline = raw.replace(b"\0", b" ").decode(errors="replace").rstrip()
-        cmdlines[key] = cmdline
+            known = (
+                head.partition(b"(")[2].decode(errors="replace"),
+                raw.replace(b"\0", b" ").decode(errors="replace").rstrip(),
+            )
+        names[key] = known
         return ProcessEntry(
             pid=pid,
             ppid=ppid,
-            name=head.partition(b"(")[2].decode(errors="replace"),
-            cmdline=cmdline,
+            name=known[0],
+            cmdline=known[1],
             start=float(fields[19]),
             handle=fields,
         )
@@ -182,8 +190,8 @@ class PsutilProcessTable:
 
 
 def _read_file(path: str) -> bytes:
-    # os.read skips the buffered file object that open() builds, which is most of the cost of
-    # reading a few hundred small procfs files per scrape.
+    # os.read skips the buffered file object that open() builds, which costs more than the
+    # read itself for a small procfs file.
     fd = os.open(path, os.O_RDONLY)
     try:
         chunks = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -53,10 +53,24 @@ class ProcessGroup:
         )
 
 
+def first_match(entry: ProcessEntry, groups: Sequence[ProcessGroup]) -> str | None:
+    """The name of the first group whose pattern matches the process itself."""
+    for group in groups:
+        if group.matches(entry):
+            return group.name
+    return None
+
+
 def assign_groups(
-    entries: Iterable[ProcessEntry], groups: Sequence[ProcessGroup], self_pid: int | None = None
+    entries: Iterable[ProcessEntry],
+    groups: Sequence[ProcessGroup],
+    self_pid: int | None = None,
+    matches: Mapping[int, str | None] | None = None,
 ) -> dict[int, str]:
-    """Map the pid of every process that belongs to a group to that group's name."""
+    """Map the pid of every process that belongs to a group to that group's name.
+
+    ``matches`` maps pids to ``first_match`` results already known; the others are matched.
+    """
     entries = list(entries)
     parents = {entry.pid: entry.ppid for entry in entries}
     resolved: dict[int, str | None] = {}
@@ -66,10 +80,12 @@ def assign_groups(
     for entry in entries:
         if entry.pid in resolved:
             continue
-        for group in groups:
-            if group.matches(entry):
-                resolved[entry.pid] = group.name
-                break
+        if matches is not None and entry.pid in matches:
+            group_name = matches[entry.pid]
+        else:
+            group_name = first_match(entry, groups)
+        if group_name is not None:
+            resolved[entry.pid] = group_name
 
     # Walk up from each process to the nearest ancestor whose group is known.
     for entry in entries:
@@ -125,10 +141,12 @@ class ProcessGroupCollector:
         # (pid, start) -> (group, user seconds, system seconds) from the previous scrape.
         self._last_seen: dict[tuple[int, float], tuple[str, float, float]] = {}
         self._exited_cpu = {group.name: [0.0, 0.0] for group in self.groups}
+        # (pid, start) -> first_match result; patterns are matched once per process.
+        self._matches: dict[tuple[int, float], str | None] = {}
 
     def collect(self) -> Iterator[Metric]:
         entries = self.table.entries()
-        members = assign_groups(entries, self.groups, self.self_pid)
+        members = assign_groups(entries, self.groups, self.self_pid, self._direct_matches(entries))
         usages: list[tuple[str, ProcessEntry, ProcessUsage]] = []
         for entry in entries:
             group_name = members.get(entry.pid)
@@ -139,6 +157,16 @@ class ProcessGroupCollector:
                 usages.append((group_name, entry, usage))
         totals = self._totals(usages)
         yield from _families(totals)
+
+    def _direct_matches(self, entries: list[ProcessEntry]) -> dict[int, str | None]:
+        known = self._matches
+        matches: dict[tuple[int, float], str | None] = {}
+        for entry in entries:
+            key = (entry.pid, entry.start)
+            matches[key] = known[key] if key in known else first_match(entry, self.groups)
+        # Replaced whole, so only live processes stay cached.
+        self._matches = matches
+        return {pid: group_name for (pid, _), group_name in matches.items()}
 
     def _totals(
         self, usages: list[tuple[str, ProcessEntry, ProcessUsage]]
