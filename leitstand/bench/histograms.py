@@ -92,7 +92,7 @@ def mean(histogram: HdrHistogram) -> float:
     for index in np.flatnonzero(counts):
         value = histogram.get_value_from_index(int(index))
         weighted += int(counts[index]) * histogram._hdr_median_equiv_value(value)
-    return weighted / total
+    return float(weighted / total)
 
 
 def summarize(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -219,12 +220,18 @@ def measure(
     database: str,
     output_dir: Path,
     progress: ProgressBar,
+    on_ready: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Start the app in ``configuration``, run the workload once, and return its figures."""
+    """Start the app in ``configuration``, run the workload once, and return its figures.
+
+    ``on_ready`` runs once the app answers ``/ready``, before any load.
+    """
     url = f"http://127.0.0.1:{args.port}"
     server_cpus = set(args.server_cpus) if args.server_cpus else None
     log_path = output_dir / "serve.log"
     with serving(configuration, args.port, database, log_path, server_cpus) as process:
+        if on_ready is not None:
+            on_ready()
         spec = spec_from_args(args, url=url)
         sampler = ProcessSampler(process.pid)
         health = HealthProbe(url)
@@ -419,14 +426,8 @@ def main(argv: list[str]) -> int:
 
     pristine: Path | None = None
     if db_file is not None:
-        # Seed once (the app seeds an empty database at start), then keep a copy.
-        logger.info("profile: preparing the database %s", db_file)
-        log_path = output_dir / "serve.log"
-        with serving(chosen[0], args.port, database, log_path, None):
-            pass
         pristine = output_dir / "profile-seeded.db"
         pristine.unlink(missing_ok=True)
-        _copy_sqlite(db_file, pristine)
     else:
         logger.warning(
             "profile: %s is not a SQLite file, so orders placed by one configuration's run "
@@ -437,13 +438,18 @@ def main(argv: list[str]) -> int:
     runs: dict[str, list[dict[str, Any]]] = {c.name: [] for c in chosen}
     for repeat in range(args.repeats):
         for configuration in chosen:
+            on_ready = None
             if pristine is not None and db_file is not None:
-                # Orders placed by one configuration's run must not reach the next.
-                _copy_sqlite(pristine, db_file)
+                if pristine.exists():
+                    # Orders placed by one configuration's run must not reach the next.
+                    _copy_sqlite(pristine, db_file)
+                else:
+                    # The first start seeds the database; keep it as it is before any load.
+                    on_ready = functools.partial(_copy_sqlite, db_file, pristine)
             logger.info(
                 "profile: %s (repeat %d of %d)", configuration.name, repeat + 1, args.repeats
             )
-            figures = measure(configuration, args, database, output_dir, progress)
+            figures = measure(configuration, args, database, output_dir, progress, on_ready)
             runs[configuration.name].append(figures)
 
     summary = summarize(runs)

@@ -1,9 +1,10 @@
-"""A minimal uvicorn target per test, on a free loopback port."""
+"""Minimal uvicorn targets for the tests, each on a free loopback port."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,8 @@ import pytest
 from tests.support.processes import ServerProcess, free_port, running
 
 
-@pytest.fixture
-def target(tmp_path: Path) -> Iterator[tuple[str, ServerProcess]]:
-    """Yield the base URL and process of ``leitstand.bench.target`` under uvicorn."""
-    port = free_port()
-    argv = [
+def _target_argv(port: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -32,6 +30,28 @@ def target(tmp_path: Path) -> Iterator[tuple[str, ServerProcess]]:
         "warning",
         "--no-access-log",
     ]
-    url = f"http://127.0.0.1:{port}"
-    with running("target", argv, tmp_path, ready_url=f"{url}/health") as server:
-        yield url, server
+
+
+StartTarget = Callable[[str], tuple[str, ServerProcess]]
+
+
+@pytest.fixture
+def start_target(tmp_path: Path) -> Iterator[StartTarget]:
+    """Yield a function that starts a named target and returns its base URL and process."""
+    with contextlib.ExitStack() as stack:
+
+        def start(name: str) -> tuple[str, ServerProcess]:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            server = stack.enter_context(
+                running(name, _target_argv(port), tmp_path, ready_url=f"{url}/health")
+            )
+            return url, server
+
+        yield start
+
+
+@pytest.fixture
+def target(start_target: StartTarget) -> tuple[str, ServerProcess]:
+    """Return the base URL and process of one ``leitstand.bench.target`` under uvicorn."""
+    return start_target("target")

@@ -15,7 +15,8 @@ import pytest
 from leitstand.bench import histograms
 from leitstand.bench.run import execute
 from leitstand.bench.run import main as run_main
-from leitstand.bench.spec import RunSpec, check_spec
+from leitstand.bench.spec import LoadModel, RunSpec, check_spec
+from tests.bench.conftest import StartTarget
 from tests.support.processes import ServerProcess
 
 Target = tuple[str, ServerProcess]
@@ -189,30 +190,37 @@ def _stall_once(server: ServerProcess, after_s: float, stall_s: float) -> Any:
     return on_progress
 
 
-@pytest.mark.parametrize("model", ["open", "closed"])
-def test_server_stall(target: Target, model: str) -> None:
-    url, server = target
-    spec = check_spec(
-        RunSpec(
-            url=url,
-            endpoints=["/fixed"],
-            model=model,  # type: ignore[arg-type]
-            users=4,
-            spawn_rate=100,
-            rate=200,
-            warmup_s=0.5,
-            duration_s=10.0,
+def test_server_stall_open_and_closed(start_target: StartTarget) -> None:
+    # Both models run at once, each against its own target, to keep the test short.
+    reports: dict[str, dict[str, Any]] = {}
+
+    def run(model: LoadModel) -> None:
+        url, server = start_target(f"target-{model}")
+        spec = check_spec(
+            RunSpec(
+                url=url,
+                endpoints=["/fixed"],
+                model=model,
+                users=4,
+                spawn_rate=100,
+                rate=200,
+                warmup_s=0.5,
+                duration_s=10.0,
+            )
         )
-    )
+        reports[model] = execute(spec, on_progress=_stall_once(server, after_s=2.0, stall_s=6.0))
 
-    report = execute(spec, on_progress=_stall_once(server, after_s=2.0, stall_s=6.0))
+    threads = [threading.Thread(target=run, args=(model,)) for model in ("open", "closed")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
 
-    entry = report["endpoints"]["/fixed"]
-    if model == "open":
-        assert entry["response_time_us"]["p99"] > 1_000_000
-        assert report["load_model"]["latency_from"] == "intended start"
-    else:
-        assert entry["service_time_us"]["p99"] < 1_000_000
-        assert entry["service_time_us"]["max"] > 5_000_000
-        assert "service times" in report["load_model"]["note"]
-        assert "hides" in report["load_model"]["note"]
+    open_entry = reports["open"]["endpoints"]["/fixed"]
+    closed_entry = reports["closed"]["endpoints"]["/fixed"]
+    assert open_entry["response_time_us"]["p99"] > 1_000_000
+    assert reports["open"]["load_model"]["latency_from"] == "intended start"
+    assert closed_entry["service_time_us"]["p99"] < 1_000_000
+    assert closed_entry["service_time_us"]["max"] > 5_000_000
+    assert "service times" in reports["closed"]["load_model"]["note"]
+    assert "hides" in reports["closed"]["load_model"]["note"]
