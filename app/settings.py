@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # Switches used by the benchmark's before/after profile.
     eager_loading: bool = True
     cache_enabled: bool = True
+    # Seconds every cache keeps a "not found" result; writes end it earlier.
+    cache_negative_ttl_seconds: float = Field(default=5.0, gt=0, le=86_400)
     metrics_enabled: bool = True
 
     # A response header naming the worker's pid, for tests that check every worker.

@@ -7,6 +7,7 @@ without changing any caller.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -114,12 +115,11 @@ class MemoryBackend:
         self._timer = timer
         # Held only for dictionary operations, never while a value is computed.
         self._lock = threading.Lock()
-        self._generation = region.generation()
-        self._store = self._new_store()
-
-    @property
-    def capacity(self) -> int:
-        return int(self._store.maxsize)
+        # No generation yet: the first access starts one and sets the gauges.
+        # The app is built in the supervisor before it forks the workers, and
+        # a gauge set there would count as one more live worker.
+        self._generation = math.nan
+        self._store = _Store(1, timer, metrics)
 
     def __len__(self) -> int:
         with self._lock:
@@ -161,17 +161,14 @@ class MemoryBackend:
     def reset_after_fork(self) -> None:
         """Give a forked child a fresh lock and no entries; the parent's lock may be held."""
         self._lock = threading.Lock()
-        self._store = self._new_store()
-        self._metrics.entries.set(0)
+        self._generation = math.nan
+        self._store = _Store(1, self._timer, self._metrics)
 
     def _start_generation(self, generation: float) -> None:
         # Called with the lock held. Dropping the old store is O(1); its
         # entries are freed after the lock is released.
-        self._generation = generation
-        self._store = self._new_store()
-        self._metrics.entries.set(0)
-
-    def _new_store(self) -> _Store:
         capacity = max(1, self._region.capacity())
+        self._generation = generation
+        self._store = _Store(capacity, self._timer, self._metrics)
         self._metrics.capacity.set(capacity)
-        return _Store(capacity, self._timer, self._metrics)
+        self._metrics.entries.set(0)

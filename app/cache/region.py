@@ -119,9 +119,10 @@ class Cache:
         self.region = SharedRegion(state, name, config)
         self.backend: CacheBackend = backend or MemoryBackend(self.region, self.metrics, timer)
 
-    def bind(self, state: SharedState, enabled: bool) -> None:
+    def bind(self, state: SharedState, enabled: bool, config: CacheConfig) -> None:
         """Move the cache to another shared state (a new app instance in this process)."""
         self.enabled = enabled
+        self.config = config
         self.region = SharedRegion(state, self.name, self.config)
         self.backend = MemoryBackend(self.region, self.metrics, self._timer)
         self._flights = Flights()

@@ -3,12 +3,14 @@
 ``caches`` is the process's registry. ``create_app`` calls
 ``caches.configure(settings)``, which binds every cache to the instance's
 shared state (``Settings.state_path``, or a temporary one for a single process)
-and applies ``Settings.cache_enabled``. A registry that was never configured
-configures itself from the environment on first use.
+and applies ``Settings.cache_enabled`` and ``Settings.cache_negative_ttl_seconds``.
+A registry that was never configured configures itself from the environment on
+first use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -46,6 +48,7 @@ class CacheRegistry:
         self._state: SharedState | None = None
         self._state_path: Path | None = None
         self._enabled = True
+        self._negative_ttl_seconds: float | None = None
         reference = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _reset_after_fork(reference))
 
@@ -74,7 +77,7 @@ class CacheRegistry:
             cache = self._caches.get(name)
             if cache is None:
                 state = self._state or self._configure_locked(Settings())
-                cache = Cache(name, self._configs[name], state, enabled=self._enabled)
+                cache = Cache(name, self._config(name), state, enabled=self._enabled)
                 self._caches[name] = cache
             return cache
 
@@ -116,9 +119,16 @@ class CacheRegistry:
             self._state = _open_state(settings.state_path)
             self._state_path = settings.state_path
         self._enabled = settings.cache_enabled
-        for cache in self._caches.values():
-            cache.bind(self._state, self._enabled)
+        self._negative_ttl_seconds = settings.cache_negative_ttl_seconds
+        for name, cache in self._caches.items():
+            cache.bind(self._state, self._enabled, self._config(name))
         return self._state
+
+    def _config(self, name: str) -> CacheConfig:
+        config = self._configs[name]
+        if self._negative_ttl_seconds is None:
+            return config
+        return dataclasses.replace(config, negative_ttl_seconds=self._negative_ttl_seconds)
 
     def _reset_after_fork(self) -> None:
         self._lock = threading.Lock()

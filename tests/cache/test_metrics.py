@@ -123,3 +123,19 @@ async def test_failing_backend_serves_uncached_and_counts(
     assert len(warnings) == 1
     assert "backend get failed" in warnings[0].getMessage()
     assert "refused the connection" in warnings[0].getMessage()
+
+
+def test_gauges_are_set_on_first_access_only() -> None:
+    # The supervisor builds the app before it forks; a gauge set there would
+    # count as one more live worker in the livesum.
+    cache = Cache("first-access", CacheConfig(capacity=16, ttl_seconds=60), SharedState.temporary())
+    labels = {"cache": "first-access"}
+    assert REGISTRY.get_sample_value("erp_cache_capacity_entries", labels) == 0
+
+    @cached(cache)
+    def get_kunde(kunde_id: int) -> int:
+        return kunde_id
+
+    get_kunde(1)
+    assert REGISTRY.get_sample_value("erp_cache_capacity_entries", labels) == 16
+    assert REGISTRY.get_sample_value("erp_cache_entries", labels) == 1

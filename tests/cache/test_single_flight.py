@@ -76,17 +76,19 @@ async def test_failure_reaches_every_waiter_and_is_not_stored(make_cache: MakeCa
 async def test_cancelled_leader_hands_over_to_follower(make_cache: MakeCache) -> None:
     cache = make_cache()
     calls: list[int] = []
+    never = asyncio.Event()
 
     @cached(cache)
     async def get_prognose(artikel_id: int) -> list[float]:
         calls.append(artikel_id)
-        await asyncio.sleep(0.1)
+        if len(calls) == 1:
+            await never.wait()  # the first leader runs until it is cancelled
         return [2.0]
 
     leader = asyncio.create_task(get_prognose(1))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # the leader starts computing
     follower = asyncio.create_task(get_prognose(1))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # the follower waits for the leader's flight
     leader.cancel()
 
     assert await follower == [2.0]
@@ -97,17 +99,20 @@ async def test_cancelled_leader_hands_over_to_follower(make_cache: MakeCache) ->
 
 async def test_cancelled_follower_leaves_flight_alone(make_cache: MakeCache) -> None:
     cache = make_cache()
+    release = asyncio.Event()
 
     @cached(cache)
     async def get_prognose(artikel_id: int) -> list[float]:
-        await asyncio.sleep(0.1)
+        await release.wait()
         return [3.0]
 
     leader = asyncio.create_task(get_prognose(1))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)
     follower = asyncio.create_task(get_prognose(1))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)
     follower.cancel()
+    await asyncio.sleep(0)
+    release.set()
 
     assert await leader == [3.0]
     with pytest.raises(asyncio.CancelledError):
