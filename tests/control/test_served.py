@@ -29,6 +29,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         "--max-workers",
         "3",
         "--no-access-log",
+        "--debug-pid-header",
         environment={"LEITSTAND_CONTROL_TOKEN": TOKEN, "LEITSTAND_FAULT_INJECTION": "1"},
     )
     try:
@@ -167,3 +168,35 @@ def test_degraded_forecast_without_cache_is_503(serve: Serve) -> None:
     assert "degraded mode" in uncached.json()["detail"]
     assert uncached.headers["retry-after"] == "30"
     assert computed.status_code == 200
+
+
+def test_cache_clear_empties_every_worker(serve: Serve) -> None:
+    path = FORECAST.format(9)
+
+    # Ask until both workers have served (and so cached) this forecast.
+    serving_pids: set[str] = set()
+    for _ in range(100):
+        with httpx.Client(base_url=serve.url, timeout=10) as http:
+            response = http.get(path)
+        assert response.status_code == 200
+        serving_pids.add(response.headers["x-leitstand-worker-pid"])
+        if len(serving_pids) == 2:
+            break
+    assert len(serving_pids) == 2
+
+    misses = sample(serve, "erp_cache_misses_total", cache="prognose")
+    assert serve.get(path).status_code == 200
+    assert sample(serve, "erp_cache_misses_total", cache="prognose") == misses
+
+    cleared = httpx.post(
+        f"{serve.url}/control/cache/clear",
+        json={"cache": "prognose", "reason": "test"},
+        headers=AUTH,
+        timeout=10,
+    )
+    assert cleared.status_code == 200
+    assert cleared.json() == {"cleared": ["prognose"]}
+    assert serve.get(path).status_code == 200
+    assert sample(serve, "erp_cache_misses_total", cache="prognose") == misses + 1
+    changes = sample(serve, "erp_control_changes_total", knob="cache.prognose.clear")
+    assert changes == 1
