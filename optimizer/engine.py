@@ -25,6 +25,17 @@ logger = logging.getLogger("leitstand.optimizer")
 # Alerts about the optimizer go to people; acting on them could feed a loop.
 OWN_SERVICE = "optimizer"
 
+# Decisions that change something, or show a problem, are logged at INFO or WARNING;
+# the skipped ones (duplicate, cooldown, ...) only at DEBUG, since Alertmanager
+# repeats notifications and the audit has them all.
+_LOG_LEVELS = {
+    "executed": logging.INFO,
+    "dry_run": logging.INFO,
+    "resolved": logging.INFO,
+    "failed": logging.WARNING,
+    "rejected": logging.WARNING,
+}
+
 
 class _Decide(Protocol):
     def __call__(
@@ -115,7 +126,8 @@ class Optimizer:
                 action=decision.action or "none",
                 result=decision.result,
             ).inc()
-            logger.info(
+            logger.log(
+                _LOG_LEVELS.get(decision.result, logging.DEBUG),
                 "%s %s on %s: %s (%s)",
                 decision.alertname,
                 decision.alert_status,

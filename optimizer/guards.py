@@ -209,9 +209,16 @@ class Guards:
 
 
 def _count_since(times: deque[datetime] | None, start: datetime) -> int:
+    """Drop the times at or before ``start`` and count the rest.
+
+    Each deque is only ever read with one window, so what falls out of it is never
+    needed again, and a check costs no more than the times it drops.
+    """
     if not times:
         return 0
-    return sum(1 for at in times if at > start)
+    while times and times[0] <= start:
+        times.popleft()
+    return len(times)
 
 
 def _whole_seconds(duration: timedelta) -> timedelta:

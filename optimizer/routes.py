@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -145,25 +144,26 @@ async def health(request: Request) -> dict[str, Any]:
 def _parse(body: bytes) -> Notification:
     """Parse a webhook body; raise ``ValueError`` with a reason fit for the 400 answer."""
     try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"malformed JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"expected a JSON object, got {type(document).__name__}")
-    version = document.get("version")
-    if version != "4":
+        return Notification.model_validate_json(body)
+    except ValidationError as error:
+        details = error.errors()
+    first = details[0]
+    if first["type"] == "json_invalid":
+        raise ValueError(f"malformed JSON: {first['ctx'].get('error', first['msg'])}") from None
+    if first["type"] == "model_type":
+        raise ValueError("expected a JSON object, the Alertmanager notification") from None
+    version_errors = [detail for detail in details if detail["loc"] == ("version",)]
+    if version_errors:
+        version = None if version_errors[0]["type"] == "missing" else version_errors[0]["input"]
         raise ValueError(
             f"unsupported webhook version {version!r}; this receiver accepts Alertmanager's "
             'version "4"'
-        )
-    try:
-        return Notification.model_validate(document)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(step) for step in detail['loc'])}: {detail['msg']}"
-            for detail in error.errors()[:5]
-        )
-        raise ValueError(f"invalid notification: {problems}") from None
+        ) from None
+    problems = "; ".join(
+        f"{'.'.join(str(step) for step in detail['loc'])}: {detail['msg']}"
+        for detail in details[:5]
+    )
+    raise ValueError(f"invalid notification: {problems}") from None
 
 
 async def _reject(

@@ -10,6 +10,7 @@ loss may be lost.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -200,9 +201,11 @@ class AuditStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for decision in decisions:
-                cursor = db.execute(_INSERT_DECISION, _decision_row(decision))
-                decision.id = cursor.lastrowid
+            db.executemany(_INSERT_DECISION, [_decision_row(decision) for decision in decisions])
+            # One writer inside one transaction: AUTOINCREMENT gives consecutive ids.
+            last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+            for offset, decision in enumerate(decisions):
+                decision.id = last - len(decisions) + 1 + offset
             for decision, action in actions:
                 if decision.id is None:
                     raise RuntimeError(f"action on {action.target} has no recorded decision")
@@ -252,7 +255,9 @@ class AuditStore:
         ]
 
 
+@functools.lru_cache(maxsize=4096)
 def _iso(value: datetime) -> str:
+    # Cached: the decisions of one notification share their times.
     return value.isoformat(timespec="microseconds")
 
 
@@ -280,7 +285,7 @@ def _decision_row(decision: Decision) -> tuple[Any, ...]:
         decision.alert_status,
         decision.receiver,
         decision.group_key,
-        json.dumps(decision.labels, sort_keys=True),
+        json.dumps(decision.labels),
         decision.parent_id,
         decision.duration_seconds,
     )
