@@ -172,6 +172,7 @@ class LoadRun:
         now = time.perf_counter()
         self.times["window_start"] = now
         self.recorder.start_window(now)
+        self.locust_window_start = self.env.stats.total.num_requests
         self.cpu_start = self.process.cpu_times()
         self.busy.start()
         self.phase = "measure"
@@ -179,6 +180,7 @@ class LoadRun:
     def _close_window(self, end: float | None = None) -> None:
         now = time.perf_counter()
         self.busy.stop()
+        self.locust_window_end = self.env.stats.total.num_requests
         self.cpu_end = self.process.cpu_times()
         end = now if end is None else end
         self.recorder.close_window(end)
@@ -311,6 +313,8 @@ class LoadRun:
                 "failures": total.num_failures,
                 "median_ms": total.median_response_time,
                 "p99_ms": total.get_response_time_percentile(0.99),
+                # Completions Locust counted while the window was open.
+                "window_requests": self.locust_window_end - self.locust_window_start,
             },
             "recorded": self.recorder.to_dict() if spec.record else None,
         }

@@ -47,6 +47,12 @@ def raw_result(
             "unfinished_requests": 0,
         },
         "schedule": {"warmup_sends": 0, "measured_sends": 0, "peak_in_flight": 0},
-        "locust_stats": {"requests": 0, "failures": 0, "median_ms": 0, "p99_ms": 0},
+        "locust_stats": {
+            "requests": 0,
+            "failures": 0,
+            "median_ms": 0,
+            "p99_ms": 0,
+            "window_requests": 0,
+        },
         "recorded": recorder.to_dict(),
     }
