@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import require_binary
 
@@ -46,3 +49,13 @@ def assert_succeeds(argv: Sequence[str | Path], cwd: Path | None = None) -> str:
         f"{result.stdout}\n{result.stderr}"
     )
     return result.stdout + result.stderr
+
+
+@functools.cache
+def _load_yaml(path: Path, mtime_ns: int) -> Any:
+    return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file once per version of it; callers must not change the result."""
+    return _load_yaml(path, path.stat().st_mtime_ns)

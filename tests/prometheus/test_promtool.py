@@ -9,7 +9,13 @@ import yaml
 
 from leitstand.promconfig import render_prometheus_config
 from leitstand.rules import render_rules
-from tests.prometheus.conftest import PROMETHEUS_DIR, RULE_FILES, assert_succeeds, run_tool
+from tests.prometheus.conftest import (
+    PROMETHEUS_DIR,
+    RULE_FILES,
+    assert_succeeds,
+    load_yaml,
+    run_tool,
+)
 
 UNIT_TESTS = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
 
@@ -21,7 +27,7 @@ def test_check_rules(promtool: str, path: Path) -> None:
 
 
 def test_check_prometheusrule_spec(promtool: str, tmp_path: Path) -> None:
-    resource = yaml.safe_load((PROMETHEUS_DIR / "kubernetes/prometheusrule.yaml").read_text())
+    resource = load_yaml(PROMETHEUS_DIR / "kubernetes/prometheusrule.yaml")
     spec = tmp_path / "spec.yml"
     spec.write_text(yaml.safe_dump({"groups": resource["spec"]["groups"]}))
     assert_succeeds([promtool, "check", "rules", "--lint=all", "--lint-fatal", spec])

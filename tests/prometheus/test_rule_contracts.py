@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from leitstand.durations import parse_duration
 from leitstand.rules import render_rules
-from tests.prometheus.conftest import PROMETHEUS_DIR, ROOT, RULE_FILES
+from tests.prometheus.conftest import PROMETHEUS_DIR, ROOT, RULE_FILES, load_yaml
 
 # The alert names that the optimizer's rules, the dashboards and the demo use.
 ALERT_NAMES = {
@@ -38,10 +37,7 @@ RANGE = re.compile(r"\[(\d+(?:ms|[smhdwy])(?:\d+(?:ms|[smhdwy]))*)\]")
 
 def load_rules(paths: list[Path]) -> list[dict[str, Any]]:
     return [
-        rule
-        for path in paths
-        for group in yaml.safe_load(path.read_text())["groups"]
-        for rule in group["rules"]
+        rule for path in paths for group in load_yaml(path)["groups"] for rule in group["rules"]
     ]
 
 
@@ -89,7 +85,7 @@ def unit_test_alerts() -> tuple[set[str], set[str], set[str]]:
     quiet: set[str] = set()
     across_gap: set[str] = set()
     for path in (PROMETHEUS_DIR / "tests").glob("*.yml"):
-        for test in yaml.safe_load(path.read_text())["tests"]:
+        for test in load_yaml(path)["tests"]:
             gap = any("stale" in series["values"] for series in test["input_series"])
             for case in test.get("alert_rule_test", []):
                 (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
@@ -191,8 +187,8 @@ def test_no_irate_and_no_integer_le_matchers() -> None:
 
 
 def test_prometheusrule_holds_the_rule_file_groups() -> None:
-    resource = yaml.safe_load((PROMETHEUS_DIR / "kubernetes/prometheusrule.yaml").read_text())
-    groups = [group for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]]
+    resource = load_yaml(PROMETHEUS_DIR / "kubernetes/prometheusrule.yaml")
+    groups = [group for path in RULE_FILES for group in load_yaml(path)["groups"]]
     assert resource["apiVersion"] == "monitoring.coreos.com/v1"
     assert resource["kind"] == "PrometheusRule"
     assert resource["spec"]["groups"] == groups

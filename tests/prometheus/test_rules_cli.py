@@ -6,17 +6,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from leitstand.rules import ALERTS_FILE, PROMETHEUS_RULE_FILE, RECORDING_FILE, main, render_rules
 from leitstand.thresholds import ThresholdsError, load_thresholds
-from tests.prometheus.conftest import PROMETHEUS_DIR
+from tests.prometheus.conftest import PROMETHEUS_DIR, load_yaml
 
 RENDERED = [RECORDING_FILE, ALERTS_FILE, PROMETHEUS_RULE_FILE]
 
 
 def alert(path: Path, name: str) -> dict[str, object]:
-    for group in yaml.safe_load(path.read_text())["groups"]:
+    for group in load_yaml(path)["groups"]:
         for rule in group["rules"]:
             if rule.get("alert") == name:
                 return dict(rule)
