@@ -1,7 +1,7 @@
 """Time the control middleware per request: ``python -m tests.control.bench_middleware``.
 
 Each case sends one ASGI HTTP request through the middleware to an app that
-answers at once, so the numbers are the middleware's own cost.
+responds at once, so the numbers are the middleware's own cost.
 """
 
 from __future__ import annotations
