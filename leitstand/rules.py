@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -219,8 +220,12 @@ def main(argv: list[str]) -> int:
         value = getattr(args, flag.removeprefix("--").replace("-", "_"))
         if value is not None:
             overrides.setdefault(alert, {})[field] = value
-    variant = bool(overrides) or args.scrape_interval or args.max_for
-    variant = variant or args.thresholds.resolve() != DEFAULT_THRESHOLDS
+    variant = bool(
+        overrides
+        or args.scrape_interval
+        or args.max_for
+        or args.thresholds.resolve() != DEFAULT_THRESHOLDS
+    )
     out_dir: Path = args.out if args.out is not None else PROMETHEUS_DIR
     if variant and out_dir.resolve() == PROMETHEUS_DIR and not args.check:
         print(
@@ -241,7 +246,7 @@ def main(argv: list[str]) -> int:
             max_for=args.max_for,
             overrides=overrides,
         )
-    except (ThresholdsError, ValueError) as error:
+    except ValueError as error:  # ThresholdsError, and invalid durations
         print(f"leitstand rules: {error}", file=sys.stderr)
         return 2
     for path in [*written, out_dir / PROMETHEUS_RULE_FILE]:
@@ -256,8 +261,6 @@ def _check(
     max_for: str | None,
     overrides: dict[str, dict[str, float]],
 ) -> int:
-    import tempfile
-
     with tempfile.TemporaryDirectory() as scratch:
         render_rules(
             Path(scratch),
@@ -266,13 +269,15 @@ def _check(
             max_for=max_for,
             overrides=overrides,
         )
-        stale = [
-            str(out_dir / relative)
-            for relative in (RECORDING_FILE, ALERTS_FILE, PROMETHEUS_RULE_FILE)
-            if not (out_dir / relative).is_file()
-            or (out_dir / relative).read_text(encoding="utf-8")
-            != (Path(scratch) / relative).read_text(encoding="utf-8")
-        ]
+        stale = []
+        for relative in (RECORDING_FILE, ALERTS_FILE, PROMETHEUS_RULE_FILE):
+            fresh = (Path(scratch) / relative).read_text(encoding="utf-8")
+            current = out_dir / relative
+            if not current.is_file() or current.read_text(encoding="utf-8") != fresh:
+                stale.append(current)
     for path in stale:
-        print(f"{path} differs from a fresh rendering; run leitstand rules", file=sys.stderr)
+        print(
+            f"{path} differs from a fresh rendering; render it again without --check",
+            file=sys.stderr,
+        )
     return 1 if stale else 0
