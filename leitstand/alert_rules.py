@@ -10,8 +10,6 @@ no alert fires on a NaN.
 
 from __future__ import annotations
 
-from typing import Any
-
 from leitstand.durations import format_duration
 from leitstand.recording_rules import RATE_WINDOW_MS, Group, Rule
 from leitstand.rule_timing import RuleTiming
@@ -59,10 +57,10 @@ class AlertBuilder:
         }
         return rule
 
-    def busy(self, ratio_expr: str, by: str = "job, instance") -> str:
+    def busy(self, ratio_expr: str) -> str:
         """Restrict a ratio to instances with at least the minimum request rate."""
         rate = _number(self.thresholds.min_request_rate)
-        return f"{ratio_expr}\nand on ({by}) instance:http_requests:rate5m >= {rate}\n"
+        return f"{ratio_expr}\nand on (job, instance) instance:http_requests:rate5m >= {rate}\n"
 
 
 def target_rules(builder: AlertBuilder) -> Group:
@@ -305,7 +303,7 @@ def optimizer_rules(builder: AlertBuilder) -> Group:
     return {"name": "leitstand-optimizer.alerts", "rules": [rule]}
 
 
-def alert_groups(thresholds: Thresholds, timing: RuleTiming) -> list[dict[str, Any]]:
+def alert_groups(thresholds: Thresholds, timing: RuleTiming) -> list[Group]:
     builder = AlertBuilder(thresholds, timing)
     return [
         build(builder)
