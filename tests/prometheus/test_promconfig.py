@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from leitstand.durations import parse_duration
 from leitstand.promconfig import render_prometheus_config
+from leitstand.thresholds import load_thresholds
 from tests.prometheus.conftest import PROMETHEUS_DIR, assert_succeeds
 
 
@@ -63,3 +65,12 @@ def test_unknown_job_is_rejected() -> None:
 def test_invalid_port_is_rejected() -> None:
     with pytest.raises(ValueError, match="invalid port 70000 for job 'erp'"):
         render_prometheus_config(ports={"erp": 70000})
+
+
+def test_thresholds_are_meant_for_the_configured_intervals() -> None:
+    # The rule ranges are sized for the thresholds file's scrape interval; a
+    # Prometheus that scrapes or evaluates less often would leave them too short.
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    thresholds = load_thresholds(PROMETHEUS_DIR / "thresholds.yml")
+    assert parse_duration(config["global"]["scrape_interval"]) == thresholds.scrape_interval
+    assert parse_duration(config["global"]["evaluation_interval"]) == thresholds.scrape_interval
