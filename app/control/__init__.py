@@ -45,9 +45,12 @@ def install_control(
     """Add the control API and its middleware to ``app``; return its controller.
 
     ``state`` defaults to the instance's shared state file (``Settings.state_path``),
-    or a temporary one. ``caches`` adds the cache knobs and cache clearing, and
-    ``registry`` gets the collector of the control metrics.
+    or a temporary one. ``caches`` adds the cache knobs and cache clearing.
+    ``registry`` gets the collector of the control metrics; it defaults to the
+    registry that ``install_metrics`` left in ``app.state.metrics_registry``.
     """
+    if registry is None:
+        registry = getattr(app.state, "metrics_registry", None)
     if state is None:
         state = SharedState(settings.state_path) if settings.state_path else SharedState.temporary()
     knobs = build_knobs(settings, state, caches)

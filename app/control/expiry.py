@@ -9,6 +9,7 @@ import logging
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.control.controller import Controller
+from app.control.ratelimit import ThrottledWarning
 
 logger = logging.getLogger("leitstand.control")
 
@@ -25,6 +26,9 @@ class ExpiryWatcher:
         self.app = app
         self.controller = controller
         self.interval = interval
+        self._warn_failure = ThrottledWarning(
+            logger, "Reverting expired control changes failed; retrying", interval=60.0
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -48,4 +52,4 @@ class ExpiryWatcher:
                 # The revert takes a file lock and may call the supervisor: keep it off the loop.
                 await asyncio.to_thread(self.controller.expire_due)
             except Exception:
-                logger.exception("Reverting expired control changes failed; retrying")
+                self._warn_failure(exc_info=True)

@@ -29,7 +29,7 @@ CacheClearer = Callable[[str | None], Sequence[str]]
 class KnobChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: float = Field(allow_inf_nan=False)
+    value: float = Field(strict=True, allow_inf_nan=False)
     reason: str = Field(min_length=1, max_length=1000)
     requested_by: str | None = Field(default=None, min_length=1, max_length=200)
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)

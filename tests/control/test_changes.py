@@ -124,11 +124,21 @@ async def test_out_of_bounds_is_422_with_bounds(
     [
         {"value": 1},
         {"value": "many", "reason": "x"},
+        {"value": "1", "reason": "x"},
+        {"value": True, "reason": "x"},
         {"value": 1, "reason": ""},
         {"value": 1, "reason": "x", "ttl_seconds": 0},
         {"value": 1, "reason": "x", "surprise": True},
     ],
-    ids=["no-reason", "not-a-number", "empty-reason", "zero-ttl", "unknown-field"],
+    ids=[
+        "no-reason",
+        "not-a-number",
+        "numeric-string",
+        "boolean",
+        "empty-reason",
+        "zero-ttl",
+        "unknown-field",
+    ],
 )
 async def test_invalid_body_is_422(client: httpx.AsyncClient, body: dict[str, object]) -> None:
     response = await client.put("/control/knobs/degraded", json=body, headers=AUTH)
