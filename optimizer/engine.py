@@ -45,7 +45,7 @@ class _Decide(Protocol):
 
 @dataclass(slots=True)
 class _Plan:
-    """What one notification leads to, before it is recorded."""
+    """Decisions, actions and reverts of one notification, before they are recorded."""
 
     decisions: list[Decision] = field(default_factory=list)
     actions: list[tuple[Decision, ActionRecord, Rule, Mapping[str, str]]] = field(
@@ -212,11 +212,11 @@ class Optimizer:
                 decision(verdict.result, verdict.reason, rule, target=target, knob=knob)
                 continue
 
-            what = f"{rule.action.describe(alert.labels)} on {target}"
+            description = f"{rule.action.describe(alert.labels)} on {target}"
             if self.dry_run:
-                decision("dry_run", f"would {what}", rule, target=target, knob=knob)
+                decision("dry_run", f"would {description}", rule, target=target, knob=knob)
                 continue
-            made = decision("executed", what, rule, target=target, knob=knob)
+            executed = decision("executed", description, rule, target=target, knob=knob)
             record = ActionRecord(
                 rule=rule.name,
                 kind=rule.action.kind,
@@ -227,7 +227,7 @@ class Optimizer:
                 started_at=now,
             )
             self.guards.note_action(record)
-            plan.actions.append((made, record, rule, alert.labels))
+            plan.actions.append((executed, record, rule, alert.labels))
 
     def _decide_resolved(
         self, alert: Alert, rule: Rule | None, plan: _Plan, decision: _Decide
@@ -252,14 +252,14 @@ class Optimizer:
             return
         for action in actions:
             change = action.change_id or "of the running action"
-            made = decision(
+            resolved = decision(
                 "resolved",
                 f"reverting change {change} on {action.target}",
                 rule,
                 target=action.target,
                 knob=action.knob,
             )
-            plan.reverts.append((made, action))
+            plan.reverts.append((resolved, action))
 
     async def _targets(self, notification: Notification) -> dict[str, list[str] | str]:
         """Map each firing alert's fingerprint to its targets, or to why none were found."""

@@ -176,10 +176,10 @@ class Guards:
         if all(known is not action for known in occurrence):
             occurrence.append(action)
         key = (action.target, action.knob)
-        holds = action.status == "running" or (
+        in_force = action.status == "running" or (
             action.status == "succeeded" and action.change_id is not None
         )
-        if holds:
+        if in_force:
             self._in_force[key] = action
         elif self._in_force.get(key) is action:
             del self._in_force[key]

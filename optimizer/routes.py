@@ -49,7 +49,7 @@ async def receive_notification(request: Request) -> Response:
     pending = context.optimizer.runner.pending
     if pending >= context.settings.optimizer_max_pending:
         logger.warning(
-            "overloaded: %d actions pending (limit %d); answering 503 so Alertmanager retries",
+            "overloaded: %d actions pending (limit %d); responding 503 so Alertmanager retries",
             pending,
             context.settings.optimizer_max_pending,
         )
@@ -73,7 +73,7 @@ async def receive_notification(request: Request) -> Response:
         decisions = await context.optimizer.handle(notification, received_at)
     except Exception:
         logger.exception(
-            "cannot record the decisions of group %s; answering 503 so Alertmanager retries",
+            "cannot record the decisions of group %s; responding 503 so Alertmanager retries",
             notification.group_key,
         )
         context.metrics.webhooks.labels(code="503").inc()
@@ -142,7 +142,7 @@ async def health(request: Request) -> dict[str, Any]:
 
 
 def _parse(body: bytes) -> Notification:
-    """Parse a webhook body; raise ``ValueError`` with a reason fit for the 400 answer."""
+    """Parse a webhook body; raise ``ValueError`` with the reason the 400 response gives."""
     try:
         return Notification.model_validate_json(body)
     except ValidationError as error:

@@ -64,7 +64,7 @@ class Escalation(_Section):
 
 
 class Verify(_Section):
-    """How a rule checks that its action helped."""
+    """A rule's check, after its action, of whether the alert's condition went away."""
 
     # PromQL that returns a non-empty result while the problem persists. Default:
     # the alert's own ALERTS series in state firing.
@@ -117,7 +117,7 @@ class Rule(_Section):
     def verify_query(self, labels: Mapping[str, str], target: str) -> str:
         """Return the PromQL that is non-empty while the alert's condition holds on ``target``.
 
-        A rule's own query sees ``$labels.instance`` as the target when the alert has no
+        In a rule's own query, ``$labels.instance`` is the target when the alert has no
         instance label. The default query selects the alert's own ALERTS series.
         """
         if self.verify.query is not None:

@@ -1,6 +1,6 @@
 """Background work after a decision: run the action, verify it, revert it, escalate.
 
-The webhook answers as soon as decisions are recorded; everything here happens
+The webhook responds as soon as decisions are recorded; everything here happens
 later, in tasks this runner owns and waits for (or cancels) at shutdown.
 """
 
@@ -122,7 +122,7 @@ class ActionRunner:
         """Run the action and record its outcome; return whether it succeeded.
 
         The runner counts as busy until the outcome is recorded, so ``stop`` (and a test
-        waiting for quiet) never sees an action half written.
+        waiting for quiet) never finds an action half written.
         """
         self._enter()
         try:

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Measure how fast the optimizer answers Alertmanager webhooks with many alerts each.
+"""Measure how fast the optimizer responds to Alertmanager webhooks with many alerts each.
 
 Starts ``leitstand optimizer --dry-run`` on a free loopback port with its own audit
 file, posts notifications of ``--alerts`` alerts one after another over a
-keep-alive connection, and reports the answer latency as the sender sees it. Every
-answer must list one decision per alert, each with the id SQLite gave it, which
-shows the decisions were recorded before the answer.
+keep-alive connection, and reports the response latency as the sender measures it.
+Every response must list one decision per alert, each with the id SQLite gave it, which
+shows the decisions were recorded before the response.
 
 Scenarios:
   new     every alert is a new occurrence on its own target, so each decision passes
@@ -117,7 +117,7 @@ def run(url: str, arguments: argparse.Namespace) -> list[float]:
 
 
 def notification(alerts: int, round_number: int, base: datetime) -> dict[str, Any]:
-    """A group of ``alerts`` saturation alerts; each round is on targets of its own."""
+    """Build a notification of ``alerts`` saturation alerts, on targets new in each round."""
     starts_at = (base + timedelta(milliseconds=round_number)).isoformat()
     entries = []
     for index in range(alerts):
@@ -156,7 +156,7 @@ def notification(alerts: int, round_number: int, base: datetime) -> dict[str, An
 
 def check(response: httpx.Response, alerts: int) -> None:
     if response.status_code != 200:
-        raise SystemExit(f"webhook answered {response.status_code}: {response.text[:300]}")
+        raise SystemExit(f"webhook responded with {response.status_code}: {response.text[:300]}")
     decisions = response.json()["decisions"]
     if len(decisions) != alerts or any(decision["id"] is None for decision in decisions):
         raise SystemExit(f"expected {alerts} recorded decisions, got {decisions[:3]}...")
@@ -197,7 +197,7 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return
         time.sleep(0.1)
-    raise SystemExit(f"the optimizer did not answer {url}/health within 30 s")
+    raise SystemExit(f"the optimizer did not respond on {url}/health within 30 s")
 
 
 if __name__ == "__main__":

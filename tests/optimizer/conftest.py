@@ -85,13 +85,13 @@ class Harness:
                 return
         raise TimeoutError(f"{runner.busy} actions still calling the app after {wait_seconds} s")
 
-    async def wait_for(self, condition: Callable[[], bool], what: str) -> None:
-        """Let background tasks run until ``condition`` holds (at most 10 s)."""
+    async def wait_for(self, condition: Callable[[], bool], description: str) -> None:
+        """Let background tasks run until ``condition`` is true (at most 10 s)."""
         for _ in range(1000):
             if condition():
                 return
             await asyncio.sleep(0.01)
-        raise TimeoutError(f"timed out waiting for {what}")
+        raise TimeoutError(f"timed out waiting for {description}")
 
     def sample(self, name: str, **labels: str) -> float:
         value = self.metrics.registry.get_sample_value(name, labels)

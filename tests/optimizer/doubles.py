@@ -121,7 +121,7 @@ class ControlDouble:
         # Cleared by a test to hold knob changes until it is set again.
         self.gate = threading.Event()
         self.gate.set()
-        # A status every request gets instead of its normal answer, e.g. 500.
+        # A status every request gets instead of its normal response, e.g. 500.
         self.fail_with: int | None = None
         self._lock = threading.Lock()
         self._server = _Server(self._handle)
@@ -231,7 +231,7 @@ class ControlDouble:
 
 
 class JsonStub:
-    """A loopback server that answers each path with a JSON document a test sets."""
+    """A loopback server that responds to each path with a JSON document a test sets."""
 
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, Any]] = {}
@@ -254,7 +254,7 @@ class JsonStub:
 
 
 def prometheus_vector(samples: list[dict[str, str]]) -> tuple[int, Any]:
-    """Answer of /api/v1/query with one sample per label set."""
+    """Response of /api/v1/query with one sample per label set."""
     return 200, {
         "status": "success",
         "data": {
@@ -265,7 +265,7 @@ def prometheus_vector(samples: list[dict[str, str]]) -> tuple[int, Any]:
 
 
 def prometheus_targets(job: str, instances: list[str]) -> tuple[int, Any]:
-    """Answer of /api/v1/targets listing ``instances`` as active targets of ``job``."""
+    """Response of /api/v1/targets listing ``instances`` as active targets of ``job``."""
     active = [
         {"labels": {"job": job, "instance": instance}, "health": "up"} for instance in instances
     ]
