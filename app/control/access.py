@@ -106,8 +106,8 @@ class ControlAccess:
     """A FastAPI dependency that admits a request or raises 403, 503 or 401, in that order.
 
     Without a configured token, an instance with a shared state file (one run
-    by ``leitstand serve``) generates one in a file beside the state file; any
-    other app answers every control request with 503.
+    by ``leitstand serve``) generates one in a file beside the state file. Any
+    other app returns 503 to every control request.
     """
 
     def __init__(self, settings: Settings) -> None:

@@ -176,10 +176,13 @@ class Controller:
                 )
             in_force = int(self.state.get(change_key(change.knob)))
             if in_force != parse_change_id(change_id):
-                newer = format_change_id(in_force) if in_force else "a restart"
                 raise ChangeNotInForceError(
                     f"change {change_id} to {change.knob} is no longer in force: "
-                    f"{newer} replaced it; revert that change first"
+                    + (
+                        f"change {format_change_id(in_force)} replaced it"
+                        if in_force
+                        else "the shared state names no change (a new state file)"
+                    )
                 )
             record = self._revert_locked(change, "request", reason, requested_by)
 

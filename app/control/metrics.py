@@ -1,9 +1,9 @@
 """Prometheus metrics of the control API.
 
 Knob values and change counts come from a custom collector rather than
-multiprocess gauges: the values live in the shared state once per instance, so
-any worker that serves the scrape reports one sample per knob, and a dead
-worker leaves nothing behind. Shed requests are a plain counter, because the
+multiprocess gauges. The values live in the shared state once per instance, so
+any worker that serves the scrape reports one sample per knob. A dead worker
+leaves nothing behind. Shed requests are a plain counter, because the
 shed path must stay cheap: an increment of a prometheus_client counter writes
 to this worker's own memory map without a lock.
 """

@@ -79,13 +79,13 @@ def control_router(
         except UnknownKnobError as exc:
             return _error(status.HTTP_404_NOT_FOUND, str(exc))
         except KnobValueError as exc:
-            bounds = exc.knob
+            rejected = exc.knob
             return _error(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 str(exc),
-                knob=bounds.name,
-                min=bounds.format(bounds.minimum),
-                max=bounds.format(bounds.maximum),
+                knob=rejected.name,
+                min=rejected.format(rejected.minimum),
+                max=rejected.format(rejected.maximum),
             )
         spec = controller.knobs[knob]
         return JSONResponse(
@@ -106,7 +106,8 @@ def control_router(
             )
         except ChangeNotFoundError as exc:
             return _error(status.HTTP_404_NOT_FOUND, str(exc))
-        except ChangeNotInForceError as exc:
+        except (ChangeNotInForceError, UnknownKnobError) as exc:
+            # An unknown knob here: the change log outlived a knob (fault injection now off).
             return _error(status.HTTP_409_CONFLICT, str(exc), reverted=False)
         spec = controller.knobs[record.knob]
         return JSONResponse(
