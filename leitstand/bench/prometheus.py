@@ -28,13 +28,15 @@ def server_queries(group: str, window_s: int) -> dict[str, str]:
     proc = f'groupname=~"{group}"'
     return {
         "cpu_cores": f"sum(rate(namedprocess_namegroup_cpu_seconds_total{{{proc}}}[{w}]))",
+        # Per group first, then summed: a subquery would need a resolution that
+        # matches the scrape interval, which this module does not know.
         "memory_resident_bytes_max": (
-            "max_over_time(sum(namedprocess_namegroup_memory_bytes"
-            f'{{{proc},memtype="resident"}})[{w}:])'
+            "sum(max_over_time(namedprocess_namegroup_memory_bytes"
+            f'{{{proc},memtype="resident"}}[{w}]))'
         ),
         "memory_resident_bytes_avg": (
-            "avg_over_time(sum(namedprocess_namegroup_memory_bytes"
-            f'{{{proc},memtype="resident"}})[{w}:])'
+            "sum(avg_over_time(namedprocess_namegroup_memory_bytes"
+            f'{{{proc},memtype="resident"}}[{w}]))'
         ),
         "db_queries_per_request": (
             f"sum(increase(erp_db_queries_per_request_sum[{w}])) / "

@@ -102,6 +102,12 @@ def _generator(result: dict[str, Any], recorded: dict[str, Any] | None) -> dict[
                 f"sends ran late: p99 send lag {send_lag['p99'] / 1000:.1f} ms "
                 f"(limit {lag_limit_us / 1000:g} ms)"
             )
+    peak = result["schedule"]["peak_in_flight"]
+    if spec["model"] == "open" and peak >= spec["max_in_flight"]:
+        reasons.append(
+            f"{peak} requests in flight filled the connection pool "
+            f"(max_in_flight {spec['max_in_flight']}), so sends waited for a connection"
+        )
     return {
         **raw,
         "send_lag_us": send_lag,
