@@ -81,12 +81,16 @@ class Optimizer:
         self._lock = asyncio.Lock()
         self._last_pruned = clock.monotonic()
 
-    async def load_history(self) -> None:
-        """Rebuild the guards from the audit, and close actions a previous run left open."""
+    async def load_history(self, *, at_start: bool = True) -> None:
+        """Rebuild the guards from the audit.
+
+        At start, actions that a previous run left ``running`` are closed as failed,
+        because nobody can tell whether their change took effect.
+        """
         now = self._clock.now()
         decisions, actions = await self.store.history(now - self.rules.retention())
         for action in actions:
-            if action.status == "running":
+            if at_start and action.status == "running":
                 action.status = "failed"
                 action.error = "the optimizer stopped before the action finished"
                 action.finished_at = now
@@ -117,7 +121,7 @@ class Optimizer:
             except Exception:
                 # The guards already count decisions that never reached the audit.
                 self.guards.reset()
-                await self.load_history()
+                await self.load_history(at_start=False)
                 raise
 
         for decision in plan.decisions:

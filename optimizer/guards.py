@@ -173,7 +173,12 @@ class Guards:
     def note_action(self, action: ActionRecord) -> None:
         """Track an action that started, or the new state of one already tracked."""
         occurrence = self._by_occurrence[(action.fingerprint, action.starts_at)]
-        if all(known is not action for known in occurrence):
+        for index, known in enumerate(occurrence):
+            # A record read back from the audit and the runner's own record are one action.
+            if known is action or (action.decision_id and known.decision_id == action.decision_id):
+                occurrence[index] = action
+                break
+        else:
             occurrence.append(action)
         key = (action.target, action.knob)
         in_force = action.status == "running" or (

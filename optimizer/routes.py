@@ -179,7 +179,11 @@ async def _reject(
         received_at=received_at,
         recorded_at=context.clock.now(),
     )
-    await context.optimizer.store.append([rejection])
+    try:
+        await context.optimizer.store.append([rejection])
+    except Exception:
+        # The rejection is still responded to and counted.
+        logger.exception("cannot record the rejection of a webhook from %s", client)
 
 
 def _summary(decision: Decision) -> dict[str, Any]:

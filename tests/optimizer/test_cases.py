@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+
+import pytest
 
 from tests.optimizer.conftest import (
     PAYLOADS,
@@ -264,3 +267,29 @@ async def test_zero_end_time_means_firing(
         assert answer.status_code == 200
         assert answer.json()["decisions"][0]["result"] == "executed"
         assert control.knobs["degraded"].value == 1
+
+
+async def test_audit_write_failure_answers_503(
+    start_optimizer: StartOptimizer, control: ControlDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = load_payload("high_latency_firing", {STORED_INSTANCE: control.address})
+
+    async with start_optimizer() as optimizer:
+        store = optimizer.context.optimizer.store
+        working_append = store.append
+
+        async def failing_append(*args: object, **kwargs: object) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(store, "append", failing_append)
+        failed = await optimizer.post(payload)
+        monkeypatch.setattr(store, "append", working_append)
+        retried = await optimizer.post(payload)
+        await optimizer.settle()
+
+        assert failed.status_code == 503
+        assert failed.headers["Retry-After"] == "5"
+        # Nothing was recorded, so Alertmanager's retry is decided afresh and acts once.
+        assert retried.status_code == 200
+        assert retried.json()["decisions"][0]["result"] == "executed"
+        assert len(control.changes_sent()) == 1
