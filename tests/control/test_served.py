@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import require_binary
 from tests.control.conftest import AUTH, TOKEN, change_body
 from tests.server.serving import Serve, start_serve
 from tests.support.processes import wait_until
@@ -200,3 +202,23 @@ def test_cache_clear_empties_every_worker(serve: Serve) -> None:
     assert sample(serve, "erp_cache_misses_total", cache="prognose") == misses + 1
     changes = sample(serve, "erp_control_changes_total", knob="cache.prognose.clear")
     assert changes == 1
+
+
+def test_control_metrics_one_series_per_knob(serve: Serve) -> None:
+    promtool = require_binary("promtool")
+    text = serve.get("/metrics").text
+    check = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    # Other parts' metrics have tests of their own; these lines name the control API's.
+    problems = [
+        line
+        for line in (check.stdout + check.stderr).splitlines()
+        if "erp_control" in line or "erp_shed" in line
+    ]
+    assert problems == []
+
+    knobs = serve.get("/control", headers=AUTH).json()["knobs"]
+    series = [dict(labels) for (name, labels) in serve.samples() if name == "erp_control_value"]
+    assert sorted(labels["knob"] for labels in series) == sorted(knobs)
+    assert all(set(labels) == {"knob"} for labels in series)
