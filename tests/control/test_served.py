@@ -87,7 +87,7 @@ async def get_all(serve: Serve, paths: list[str]) -> list[httpx.Response]:
 def test_shed_requests_get_503_and_are_counted(serve: Serve) -> None:
     shed_before = sample(serve, "erp_shed_requests_total")
     status_503_before = status_total(serve, "503")
-    slow = put(serve, "fault.latency_seconds", 1.0, ttl_seconds=60)
+    slow = put(serve, "fault.latency_seconds", 2.0, ttl_seconds=60)
     limit = put(serve, "shed.max_in_flight", 1, ttl_seconds=60)
     assert slow.status_code == 200
     assert limit.status_code == 200
