@@ -28,7 +28,7 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
-"""What ``CacheBackend.get`` returns for a key without a live entry."""
+"""The result of ``CacheBackend.get`` for a key without a live entry."""
 
 
 class CacheBackend(Protocol):
@@ -46,7 +46,7 @@ class CacheBackend(Protocol):
     ``repr`` is the same in every process. Values are the results of the cached
     functions (pydantic models, lists of them, ``None``). Methods are called
     from threads and from event loops at once, so they must be thread-safe, and
-    they are synchronous, so a remote backend must answer in well under a
+    they are synchronous, so a remote backend must respond in well under a
     millisecond. An exception from any method counts in
     ``erp_cache_errors_total``, and the call then computes its result without
     the cache.
@@ -95,7 +95,7 @@ class _Store(TLRUCache[CacheKey, tuple[Any, float]]):
 class MemoryBackend:
     """Entries in this process's memory, invalidated through the shared generation.
 
-    Each worker process holds its own entries: at most the capacity stored in
+    Each worker process keeps its own entries: at most the capacity stored in
     the shared state, least recently used first out. Expired entries are removed
     on the next insert (``TLRUCache`` expires lazily), so memory stays bounded
     by the capacity. Times come from a monotonic clock, so a jump of the wall

@@ -50,9 +50,9 @@ class CacheConfig:
                 raise ValueError(f"cache {field} must be a positive number, not {value}")
 
 
-# The caches of the ERP app. Capacities hold a seeded data set's hot rows;
-# stock levels change with every order, so the lager entries live shortest,
-# and the forecast is the expensive read, so its entries live longest.
+# The caches of the ERP app. Capacities fit the hot rows of the default seed.
+# Stock levels change with every order, so the lager entries live shortest.
+# The forecast is the expensive read, so its entries live longest.
 DEFAULT_CONFIGS: dict[str, CacheConfig] = {
     "kunden": CacheConfig(capacity=10_000, ttl_seconds=60.0),
     "artikel": CacheConfig(capacity=4_096, ttl_seconds=60.0),

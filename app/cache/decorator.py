@@ -28,11 +28,11 @@ def cached(
 
     ``cache`` is a name from ``caches.names()`` (resolved on the first call,
     so importing a decorated module does no work) or a ``Cache``. The key is
-    built from every argument except those named in ``ignore``; the
-    parameters in ``DEFAULT_IGNORE`` that ``func`` has are left out unless
-    ``ignore`` is given. An ``async def`` function's result is stored, never its
-    coroutine. ``None`` results and the exceptions in ``not_found`` are cached
-    for the cache's short negative TTL; other exceptions are never cached.
+    built from every argument except those named in ``ignore``. Without
+    ``ignore``, the parameters in ``DEFAULT_IGNORE`` are left out. An
+    ``async def`` function's result is stored, never its coroutine. ``None``
+    results and the exceptions in ``not_found`` are cached for the cache's
+    short negative TTL, and other exceptions are never cached.
 
     The wrapper has ``cache_region()``, which returns the ``Cache``.
     """

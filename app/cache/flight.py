@@ -1,11 +1,12 @@
 """Single flight: concurrent misses of one key compute the value once.
 
-The first caller of a key (the leader) computes; callers that arrive while it
-runs (followers) wait for its result, in threads with ``Future.result()`` and
-in event loops with ``asyncio.wrap_future``, so one flight serves threads and
-tasks of any loop. A failure reaches the leader and every follower and is
-never stored. When the leader stops without a result (its task was
-cancelled), the followers start over and one of them leads.
+The first caller of a key (the leader) computes, and callers that arrive
+while it runs (followers) wait for its result. Threads wait with
+``Future.result()`` and tasks with ``asyncio.wrap_future``, so one flight
+serves threads and the tasks of any event loop. A failure reaches the leader
+and every follower and is never stored. When the leader stops without a
+result (its task was cancelled), the followers start over and one of them
+leads.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The app runs prometheus_client in multiprocess mode with several workers.
 Counters keep the totals of workers that exited. The gauges use ``livesum``:
-each worker holds its own entries, so the instance's entries and capacity are
+each worker keeps its own entries, so the instance's entries and capacity are
 the sums over the workers that are alive, and a worker that exits drops out.
 """
 

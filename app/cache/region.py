@@ -92,9 +92,9 @@ class Cache:
 
     ``call`` and ``acall`` return the cached result of a function for a key or
     compute it, once per key however many callers miss at the same time.
-    Results are stored for the TTL in the shared state; ``None`` results and
-    the exceptions listed as ``not_found`` are "not found" results, stored for
-    the shorter negative TTL. Other exceptions are never stored.
+    Results are stored for the TTL in the shared state. ``None`` results and
+    the exceptions listed as ``not_found`` are "not found" results, which are
+    stored for the shorter negative TTL. Other exceptions are never stored.
     """
 
     def __init__(

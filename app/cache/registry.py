@@ -84,8 +84,8 @@ class CacheRegistry:
     def clear(self, name: str | None = None) -> list[str]:
         """Empty one cache (or all, for ``None``) in every worker; return the names cleared."""
         names = self.names() if name is None else [self.get(name).name]
-        for each in names:
-            self.get(each).clear()
+        for cache_name in names:
+            self.get(cache_name).clear()
         logger.info("cleared caches %s", ", ".join(names))
         return names
 

@@ -30,7 +30,7 @@ class App:
         )
 
     def get_from_every_worker(self, path: str) -> list[httpx.Response]:
-        """GET ``path`` on new connections until every worker has answered at least once."""
+        """GET ``path`` on new connections until every worker has responded at least once."""
         responses: list[httpx.Response] = []
         pids: set[str] = set()
         with ThreadPoolExecutor(8) as pool:

@@ -56,7 +56,7 @@ def test_sync_function_result_is_cached(make_cache: MakeCache) -> None:
     assert get_artikel.cache_region() is cache  # type: ignore[attr-defined]
 
 
-async def test_filter_dicts_in_any_key_order_share_an_entry(make_cache: MakeCache) -> None:
+async def test_reordered_filter_dict_hits_entry(make_cache: MakeCache) -> None:
     cache = make_cache()
     calls: list[dict[str, Any]] = []
 
@@ -220,7 +220,7 @@ def test_session_and_request_are_left_out_by_default(make_cache: MakeCache) -> N
     assert calls == [4]
 
 
-def test_cache_named_in_registry_is_resolved_on_first_call() -> None:
+def test_named_cache_resolved_on_first_call() -> None:
     @cached("artikel")
     def get_artikel(artikel_id: int) -> int:
         return artikel_id

@@ -55,9 +55,9 @@ def test_repr_of_key_is_stable() -> None:
     # A shared backend keys entries by repr(key), which must not depend on
     # insertion order (or on hash randomization, as a set's repr would).
     build = key_function(list_auftraege, ignore=("session",))
-    one = build((object(), {"z": {"y", "x"}, "a": 1}), {"page": 2})
-    two = build((object(), {"a": 1, "z": {"x", "y"}}), {"page": 2})
-    assert repr(one) == repr(two)
+    first = build((object(), {"z": {"y", "x"}, "a": 1}), {"page": 2})
+    second = build((object(), {"a": 1, "z": {"x", "y"}}), {"page": 2})
+    assert repr(first) == repr(second)
 
 
 def test_identity_hashed_argument_names_the_fix() -> None:

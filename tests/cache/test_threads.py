@@ -14,7 +14,7 @@ from app.cache import cached
 from tests.cache.conftest import MakeCache
 
 THREADS = 16
-# The full soak runs for 30 s; the suite runs it for 5 s unless told otherwise.
+# The full soak runs for 30 s. The suite runs it for 5 s unless the variable sets another time.
 SOAK_SECONDS = float(os.environ.get("LEITSTAND_CACHE_SOAK_SECONDS", "5"))
 
 

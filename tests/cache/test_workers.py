@@ -19,7 +19,7 @@ CONFIG = CacheConfig(capacity=100, ttl_seconds=3600)
 
 
 def serve(state_path: str, database: str, connection: Connection) -> None:
-    """Answer requests from the test like one worker process of the app."""
+    """Serve requests from the test like one worker process of the app."""
     cache = Cache("artikel", CONFIG, SharedState(state_path))
     queries = 0
 
