@@ -11,12 +11,14 @@ is skipped, never reported as an error.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import psutil
 
+from exporters.files import read_bytes
 from exporters.host import SystemSource
 
 
@@ -30,6 +32,9 @@ class ProcessEntry:
     start: float
     # The reader's own data for usage(): stat fields on Linux, a psutil.Process elsewhere.
     handle: Any = None
+    # Older than a second, so past the exec that follows a fork: name and command line
+    # are final and may be cached for the life of the process.
+    settled: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,25 +62,29 @@ class ProcfsProcessTable:
         self._ticks = os.sysconf("SC_CLK_TCK")
         self._page_size = os.sysconf("SC_PAGE_SIZE")
         self._boot_time: float | None = None
-        # (pid, start) -> (name, command line). Both are read once per process, as
-        # process-exporter does; a later change of a process's own title goes unseen.
+        # (pid, start) -> (name, command line), read once per process once it is a second
+        # old; a later change of a process's own title goes unseen.
         self._names: dict[tuple[int, bytes], tuple[str, str]] = {}
 
     def entries(self) -> list[ProcessEntry]:
         entries = []
         names: dict[tuple[int, bytes], tuple[str, str]] = {}
+        uptime = float(read_bytes(f"{self.procfs}/uptime").split()[0])
+        settled_before = (uptime - 1.0) * self._ticks
         for name in os.listdir(self.procfs):
             if not name.isdigit():
                 continue
             try:
-                entries.append(self._entry(int(name), names))
+                entries.append(self._entry(int(name), names, settled_before))
             except (FileNotFoundError, ProcessLookupError):
                 continue  # exited since the listing
         # Only live processes stay cached, so the cache never outgrows the process table.
         self._names = names
         return entries
 
-    def _entry(self, pid: int, names: dict[tuple[int, bytes], tuple[str, str]]) -> ProcessEntry:
+    def _entry(
+        self, pid: int, names: dict[tuple[int, bytes], tuple[str, str]], settled_before: float
+    ) -> ProcessEntry:
         folder = f"{self.procfs}/{pid}"
         fd = os.open(f"{folder}/stat", os.O_RDONLY)
         try:
@@ -91,19 +100,24 @@ class ProcfsProcessTable:
         known = self._names.get(key)
         if known is None:
             # Kernel threads (kthreadd, pid 2, and its children) have no command line.
-            raw = b"" if pid == 2 or ppid == 2 else _read_file(f"{folder}/cmdline")
+            raw = b"" if pid == 2 or ppid == 2 else read_bytes(f"{folder}/cmdline")
             known = (
                 head.partition(b"(")[2].decode(errors="replace"),
                 raw.replace(b"\0", b" ").decode(errors="replace").rstrip(),
             )
-        names[key] = known
+        start = float(fields[19])
+        # A forked child shows its parent's name and command line until it calls exec.
+        settled = start < settled_before
+        if settled:
+            names[key] = known
         return ProcessEntry(
             pid=pid,
             ppid=ppid,
             name=known[0],
             cmdline=known[1],
-            start=float(fields[19]),
+            start=start,
             handle=fields,
+            settled=settled,
         )
 
     def usage(self, entry: ProcessEntry) -> ProcessUsage | None:
@@ -151,19 +165,22 @@ class PsutilProcessTable:
 
     def entries(self) -> list[ProcessEntry]:
         entries = []
+        now = time.time()
         # process_iter skips processes that vanish; ad_value covers AccessDenied and zombies.
         for process in self.system.process_iter(
             attrs=["ppid", "name", "cmdline", "create_time"], ad_value=None
         ):
             info = process.info
+            start = info["create_time"] or 0.0
             entries.append(
                 ProcessEntry(
                     pid=process.pid,
                     ppid=info["ppid"] or 0,
                     name=info["name"] or "",
                     cmdline=" ".join(info["cmdline"] or ()),
-                    start=info["create_time"] or 0.0,
+                    start=start,
                     handle=process,
+                    settled=start < now - 1.0,
                 )
             )
         return entries
@@ -187,16 +204,3 @@ class PsutilProcessTable:
             open_fds=open_fds,
             start_time_seconds=info["create_time"] or 0.0,
         )
-
-
-def _read_file(path: str) -> bytes:
-    # os.read skips the buffered file object that open() builds, which costs more than the
-    # read itself for a small procfs file.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)

@@ -9,12 +9,13 @@ the ``*_limit_*`` series is absent.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from exporters.files import read_bytes
 from exporters.host import Host
 
 # cgroup v1 writes "no limit" as PAGE_COUNTER_MAX pages, which is just under 2**63 bytes.
@@ -48,11 +49,12 @@ class CgroupCollector:
         self.path = path
 
     def collect(self) -> Iterator[Metric]:
-        root = self.host.sysfs / "fs" / "cgroup"
-        if (root / "cgroup.controllers").is_file():
-            stats = read_v2(self._folder(root, self._own_paths().get("", "/")))
+        # Plain strings and os.path: pathlib's object per path part costs more than the reads.
+        root = f"{self.host.sysfs}/fs/cgroup"
+        paths = self._own_paths()
+        if os.path.isfile(f"{root}/cgroup.controllers"):
+            stats = read_v2(self._folder(root, paths.get("", "/")))
         else:
-            paths = self._own_paths()
             stats = read_v1(
                 memory=self._v1_folder(root, paths, "memory"),
                 cpu=self._v1_folder(root, paths, "cpu"),
@@ -62,9 +64,8 @@ class CgroupCollector:
 
     def _own_paths(self) -> dict[str, str]:
         """Map each controller ("" for v2) to the exporter's cgroup path."""
-        try:
-            text = (self.host.procfs / "self" / "cgroup").read_text()
-        except FileNotFoundError:
+        text = _read(f"{self.host.procfs}/self/cgroup")
+        if text is None:
             return {}
         paths: dict[str, str] = {}
         for line in text.splitlines():
@@ -73,32 +74,35 @@ class CgroupCollector:
                 paths[controller] = path
         return paths
 
-    def _folder(self, mount: Path, path: str) -> Path:
-        folder = mount / (self.path or path).lstrip("/")
-        return folder if folder.is_dir() else mount
+    def _folder(self, mount: str, path: str) -> str:
+        relative = (self.path or path).strip("/")
+        if not relative:
+            return mount
+        folder = f"{mount}/{relative}"
+        return folder if os.path.isdir(folder) else mount
 
-    def _v1_folder(self, root: Path, paths: dict[str, str], controller: str) -> Path | None:
+    def _v1_folder(self, root: str, paths: dict[str, str], controller: str) -> str | None:
         # "cpu" and "cpuacct" are often mounted together as "cpu,cpuacct" with symlinks.
-        for mount in (root / controller, root / "cpu,cpuacct"):
-            if mount.is_dir():
+        for mount in (f"{root}/{controller}", f"{root}/cpu,cpuacct"):
+            if os.path.isdir(mount):
                 return self._folder(mount, paths.get(controller, "/"))
         return None
 
 
-def read_v2(folder: Path) -> CgroupStats:
+def read_v2(folder: str) -> CgroupStats:
     stats = CgroupStats(version=2)
-    memory_max = _read(folder / "memory.max")
+    memory_max = _read(f"{folder}/memory.max")
     if memory_max is not None and memory_max != "max":
         stats.memory_limit_bytes = float(memory_max)
-    memory_current = _read(folder / "memory.current")
+    memory_current = _read(f"{folder}/memory.current")
     if memory_current is not None:
         stats.memory_usage_bytes = float(memory_current)
-    cpu_max = _read(folder / "cpu.max")
+    cpu_max = _read(f"{folder}/cpu.max")
     if cpu_max is not None:
         quota, _, period = cpu_max.partition(" ")
         if quota != "max":
             stats.cpu_limit_cores = float(quota) / float(period or 100_000)
-    cpu_stat = _read_flat_keyed(folder / "cpu.stat")
+    cpu_stat = _read_flat_keyed(f"{folder}/cpu.stat")
     if "usage_usec" in cpu_stat:
         stats.cpu_usage_seconds = cpu_stat["usage_usec"] / 1e6
     if "nr_periods" in cpu_stat:
@@ -108,27 +112,27 @@ def read_v2(folder: Path) -> CgroupStats:
     return stats
 
 
-def read_v1(memory: Path | None, cpu: Path | None, cpuacct: Path | None) -> CgroupStats:
+def read_v1(memory: str | None, cpu: str | None, cpuacct: str | None) -> CgroupStats:
     stats = CgroupStats(version=1)
     if memory is not None:
-        limit = _read(memory / "memory.limit_in_bytes")
+        limit = _read(f"{memory}/memory.limit_in_bytes")
         if limit is not None and int(limit) < _V1_UNLIMITED_BYTES:
             stats.memory_limit_bytes = float(limit)
-        usage = _read(memory / "memory.usage_in_bytes")
+        usage = _read(f"{memory}/memory.usage_in_bytes")
         if usage is not None:
             stats.memory_usage_bytes = float(usage)
     if cpu is not None:
-        quota = _read(cpu / "cpu.cfs_quota_us")
-        period = _read(cpu / "cpu.cfs_period_us")
+        quota = _read(f"{cpu}/cpu.cfs_quota_us")
+        period = _read(f"{cpu}/cpu.cfs_period_us")
         if quota is not None and period is not None and int(quota) > 0:
             stats.cpu_limit_cores = float(quota) / float(period)
-        cpu_stat = _read_flat_keyed(cpu / "cpu.stat")
+        cpu_stat = _read_flat_keyed(f"{cpu}/cpu.stat")
         if "nr_periods" in cpu_stat:
             stats.cpu_periods = cpu_stat["nr_periods"]
             stats.cpu_throttled_periods = cpu_stat.get("nr_throttled", 0.0)
             stats.cpu_throttled_seconds = cpu_stat.get("throttled_time", 0.0) / 1e9
     if cpuacct is not None:
-        usage_ns = _read(cpuacct / "cpuacct.usage")
+        usage_ns = _read(f"{cpuacct}/cpuacct.usage")
         if usage_ns is not None:
             stats.cpu_usage_seconds = float(usage_ns) / 1e9
     return stats
@@ -189,14 +193,14 @@ def _families(stats: CgroupStats) -> Iterator[Metric]:
             yield CounterMetricFamily(name, help_text, value=value)
 
 
-def _read(path: Path) -> str | None:
+def _read(path: str) -> str | None:
     try:
-        return path.read_text().strip()
+        return read_bytes(path).decode().strip()
     except FileNotFoundError:
         return None
 
 
-def _read_flat_keyed(path: Path) -> dict[str, float]:
+def _read_flat_keyed(path: str) -> dict[str, float]:
     text = _read(path)
     if text is None:
         return {}

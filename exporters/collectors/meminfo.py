@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from exporters.files import read_bytes
 from exporters.host import Host
 
 _PARENTHESES = re.compile(r"\((.*)\)")
-_VALID_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 # psutil field -> /proc/meminfo field, for virtual_memory() and swap_memory().
 _VIRTUAL_MEMORY_FIELDS = {
@@ -39,7 +39,7 @@ class MeminfoCollector:
 
     def collect(self) -> Iterator[Metric]:
         if self.host.is_linux:
-            fields = parse_meminfo((self.host.procfs / "meminfo").read_text())
+            fields = parse_meminfo(read_bytes(f"{self.host.procfs}/meminfo").decode())
         else:
             fields = self._psutil_fields()
         for key, value in fields.items():
@@ -85,8 +85,10 @@ def parse_meminfo(text: str) -> dict[str, float]:
         if not parts:
             continue
         value = float(parts[0])
-        key = _PARENTHESES.sub(r"_\1", key.strip())
-        if not _VALID_KEY.fullmatch(key):
+        key = key.strip()
+        if "(" in key:
+            key = _PARENTHESES.sub(r"_\1", key)
+        if not (key.isascii() and key.isidentifier()):
             continue  # not a valid metric name part; no kernel writes one today
         if len(parts) == 2 and parts[1] == "kB":
             value *= 1024

@@ -141,7 +141,7 @@ class ProcessGroupCollector:
         # (pid, start) -> (group, user seconds, system seconds) from the previous scrape.
         self._last_seen: dict[tuple[int, float], tuple[str, float, float]] = {}
         self._exited_cpu = {group.name: [0.0, 0.0] for group in self.groups}
-        # (pid, start) -> first_match result; patterns are matched once per process.
+        # (pid, start) -> first_match result; patterns are matched once per settled process.
         self._matches: dict[tuple[int, float], str | None] = {}
 
     def collect(self) -> Iterator[Metric]:
@@ -160,13 +160,17 @@ class ProcessGroupCollector:
 
     def _direct_matches(self, entries: list[ProcessEntry]) -> dict[int, str | None]:
         known = self._matches
-        matches: dict[tuple[int, float], str | None] = {}
+        cache: dict[tuple[int, float], str | None] = {}
+        matches: dict[int, str | None] = {}
         for entry in entries:
             key = (entry.pid, entry.start)
-            matches[key] = known[key] if key in known else first_match(entry, self.groups)
+            group_name = known[key] if key in known else first_match(entry, self.groups)
+            matches[entry.pid] = group_name
+            if entry.settled:
+                cache[key] = group_name
         # Replaced whole, so only live processes stay cached.
-        self._matches = matches
-        return {pid: group_name for (pid, _), group_name in matches.items()}
+        self._matches = cache
+        return matches
 
     def _totals(
         self, usages: list[tuple[str, ProcessEntry, ProcessUsage]]

@@ -307,3 +307,33 @@ def test_first_scrape_shows_cumulative_cpu_of_busy_group() -> None:
     finally:
         burner.kill()
         burner.wait()
+
+
+def test_group_follows_exec_of_a_young_process() -> None:
+    # Before its exec, the child still has the command line it was started with; the
+    # marker is assembled at run time so that only the exec'd command line contains it.
+    code = (
+        "import os, time\n"
+        "time.sleep(0.3)\n"
+        "os.execv('/bin/sh', ['sh', '-c', 'sleep 60', 'late-' + 'marker-9b1e'])\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    try:
+        group = ProcessGroup.parse("late=late-marker-9b1e")
+        collector = ProcessGroupCollector(Host(), [group], self_pid=os.getpid())
+        registry = scrape_groups(collector)
+        labels = {"groupname": "late"}
+
+        assert registry.get_sample_value("namedprocess_namegroup_num_procs", labels) == 0
+        wait_until(
+            lambda: "late-marker-9b1e" in psutil.Process(child.pid).cmdline(),
+            timeout=30,
+            what="the child to exec",
+        )
+        # The shell, and its sleep child where the shell forks one.
+        procs = registry.get_sample_value("namedprocess_namegroup_num_procs", labels)
+        assert procs is not None
+        assert procs >= 1
+    finally:
+        os.killpg(child.pid, 9)
+        child.wait()
