@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.db.models import Base
 from app.db.seed import SeedSizes, generate
 from app.db.setup import prepare_database
 from tests.app.helpers import SEED_ARTIKEL, SEED_AUFTRAEGE, SEED_KUNDEN, small_settings, sqlite_url
@@ -109,3 +110,13 @@ def test_prepare_creates_missing_folder(tmp_path: Path) -> None:
 def test_orders_without_customers_rejected() -> None:
     with pytest.raises(ValueError, match="LEITSTAND_SEED_KUNDEN"):
         SeedSizes(kunden=0, artikel=5, auftraege=10)
+
+
+def test_seeded_database_has_every_index(seeded_template: Path) -> None:
+    expected = {index.name for table in Base.metadata.sorted_tables for index in table.indexes}
+    with sqlite3.connect(seeded_template) as connection:
+        rows = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+
+    assert {name for (name,) in rows} == expected
