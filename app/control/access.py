@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request, status
 
+from app.control.ratelimit import ThrottledWarning
 from app.settings import Settings
 
 logger = logging.getLogger("leitstand.control")
@@ -116,11 +117,17 @@ class ControlAccess:
         if settings.control_token is None and token_file is None and settings.state_path:
             token_file = generate_token_file(settings.state_path.parent / TOKEN_FILE_NAME)
         self.tokens = TokenSource(settings.control_token, token_file)
+        self._warn_address = ThrottledWarning(
+            logger, "Rejected a control request from %s: address not allowed", interval=60.0
+        )
+        self._warn_token = ThrottledWarning(
+            logger, "Rejected a control request from %s: missing or wrong token", interval=60.0
+        )
 
     def __call__(self, request: Request) -> None:
         host = request.client.host if request.client else None
         if not self.allows(host):
-            logger.warning("Rejected a control request from %s: address not allowed", host)
+            self._warn_address(host)
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 f"control requests from {host} are not allowed; "
@@ -132,7 +139,7 @@ class ControlAccess:
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             presented.strip().encode(), expected
         ):
-            logger.warning("Rejected a control request from %s: missing or wrong token", host)
+            self._warn_token(host)
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "missing or wrong bearer token",
