@@ -26,9 +26,9 @@ async def get_prognose(
 ) -> PrognoseRead:
     """Forecast the units of ``artikel_id`` ordered in each of the next ``wochen`` weeks.
 
-    The history is the ordered quantity (cancelled orders left out) of each of
-    the ``HISTORY_WEEKS`` complete ISO weeks before the week of ``now``; the
-    forecast starts with the week of ``now``.
+    The history is the quantity ordered in each of the ``HISTORY_WEEKS``
+    complete ISO weeks before the week of ``now``, without cancelled orders.
+    The forecast starts with the week of ``now``.
     """
     await load_one(session, Artikel, artikel_id)
 
