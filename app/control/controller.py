@@ -88,6 +88,11 @@ class Controller:
         self.knobs = {knob.name: knob for knob in knobs}
         self.log = log
         self._clock = clock
+        # Allocate the slots now: a missing name costs a scan of the slot table on every read,
+        # and the expiry check reads every knob's time limit twice a second.
+        for name in self.knobs:
+            for key in (change_key(name), expires_key(name), changes_key(name)):
+                state.setdefault(key, 0.0)
 
     def knob(self, name: str) -> Knob:
         try:
