@@ -136,7 +136,7 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 def host_for(settings: ExporterSettings) -> Host:
-    """The host on this machine, read through the configured file trees."""
+    """Build the host to report: this machine, read through the configured file trees."""
     return Host(procfs=settings.path_procfs, sysfs=settings.path_sysfs, rootfs=settings.path_rootfs)
 
 

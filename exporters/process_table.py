@@ -86,6 +86,7 @@ class ProcfsProcessTable:
         self, pid: int, names: dict[tuple[int, bytes], tuple[str, str]], settled_before: float
     ) -> ProcessEntry:
         folder = f"{self.procfs}/{pid}"
+
         fd = os.open(f"{folder}/stat", os.O_RDONLY)
         try:
             stat = os.read(fd, 4096)  # about 300 bytes: 52 numbers and a name of 64 at most
@@ -96,6 +97,7 @@ class ProcfsProcessTable:
         # Up to rss (field 24 of proc(5)); the 28 fields after it are not used.
         fields = tail.split(maxsplit=22)
         ppid = int(fields[1])
+
         key = (pid, fields[19])
         known = self._names.get(key)
         if known is None:
@@ -105,6 +107,7 @@ class ProcfsProcessTable:
                 head.partition(b"(")[2].decode(errors="replace"),
                 raw.replace(b"\0", b" ").decode(errors="replace").rstrip(),
             )
+
         start = float(fields[19])
         # A forked child shows its parent's name and command line until it calls exec.
         settled = start < settled_before

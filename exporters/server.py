@@ -63,7 +63,7 @@ class Endpoints:
     def _metrics(self, accept_encoding: str) -> Response:
         try:
             body = encode_text(self.registry.collect())
-        except Exception as exc:  # answer the scrape with the cause instead of a reset
+        except Exception as exc:  # respond with the cause, not a reset connection
             logger.exception("Serving /metrics failed")
             message = f"An error has occurred while serving metrics:\n\n{exc}\n"
             return (
@@ -83,8 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Seconds an idle kept-alive connection may hold its thread.
     timeout = 300
-    # Headers and body go out in two writes; with Nagle's algorithm on a kept-alive
-    # connection the body waits for the client's delayed ACK (40 ms on Linux).
+    # Headers and body go out in two writes. With Nagle's algorithm on a kept-alive
+    # connection, the body would wait for the client's delayed ACK (40 ms on Linux).
     disable_nagle_algorithm = True
     server: _Server
 

@@ -5,9 +5,9 @@ One run starts both exporters on free loopback ports and then:
 
 1. scrapes each once, back to back, and compares the series both report: memory totals must
    be equal, CPU seconds and network bytes within 2 %;
-2. scrapes both many times, interleaved and alternating which goes first, with Prometheus's
-   Accept and Accept-Encoding headers over a kept-alive connection, and reports the median
-   and spread of each and of the per-round ratio ours / node_exporter;
+2. scrapes both many times, interleaved and alternating which goes first. Each scrape sends
+   Prometheus's Accept and Accept-Encoding headers over a kept-alive connection. The report
+   gives the median and spread of each and of the per-round ratio ours / node_exporter.
    Each exporter's own ``process_cpu_seconds_total`` gives its CPU time per scrape, which
    other load on the host changes less than the wall-clock time;
 3. scrapes ours while 2,000 short-lived processes start and exit in a watched group, and
@@ -69,7 +69,7 @@ def started(name: str, argv: Sequence[str], url: str, log_dir: Path) -> Iterator
                 if httpx.get(url, timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} did not answer {url} within 30 s; see {log.name}")
+                raise TimeoutError(f"{name} did not respond at {url} within 30 s; see {log.name}")
             time.sleep(0.1)
         yield
     finally:
@@ -123,7 +123,7 @@ def compare(ours: str, theirs: str) -> list[str]:
             if label == "network bytes" and "_bytes_" not in key[0]:
                 continue
             reference = their_series[key]
-            # Counters that are still near zero say nothing about a percentage.
+            # A percentage of a counter that is still near zero is meaningless.
             if reference < 1.0:
                 continue
             worst = max(worst, abs(our_series[key] - reference) / reference)
@@ -144,13 +144,13 @@ def scrape_seconds(client: httpx.Client, url: str) -> float:
 
 
 def quantiles(values: list[float]) -> tuple[float, float, float]:
-    """The 10th, 50th and 90th percentiles."""
+    """Return the 10th, 50th and 90th percentiles."""
     cuts = statistics.quantiles(values, n=10, method="inclusive")
     return cuts[0], statistics.median(values), cuts[-1]
 
 
 def process_cpu_seconds(client: httpx.Client, url: str) -> float:
-    """The exporter's own CPU time, from the ``process_cpu_seconds_total`` it reports."""
+    """Read the exporter's own CPU time from the ``process_cpu_seconds_total`` it reports."""
     text = client.get(url).text
     return series(text)[("process_cpu_seconds_total", frozenset())]
 

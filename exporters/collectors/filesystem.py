@@ -122,19 +122,19 @@ class FilesystemCollector:
                 Mount(p.device, p.mountpoint, p.fstype)
                 for p in self.host.system.disk_partitions(all=True)
             ]
-        kept: dict[tuple[str, str, str], Mount] = {}
+        selected: dict[tuple[str, str, str], Mount] = {}
         for mount in mounts:
             if not self.mount_points.allows(mount.mountpoint):
                 continue
             if not self.fs_types.allows(mount.fstype):
                 continue
             # Bind mounts and over-mounts can list one mount point twice.
-            kept.setdefault((mount.device, mount.fstype, mount.mountpoint), mount)
-        return list(kept.values())
+            selected.setdefault((mount.device, mount.fstype, mount.mountpoint), mount)
+        return list(selected.values())
 
     def _procfs_mounts(self) -> list[Mount]:
-        # Like node_exporter: the mount table of pid 1 is the host's when the exporter runs in
-        # a container with the host's /proc; its own table is the fallback.
+        # As in node_exporter, pid 1's mount table comes first, because it is the host's when
+        # a container mounts the host's /proc. The exporter's own table is the fallback.
         try:
             text = (self.host.procfs / "1" / "mounts").read_text()
         except OSError:
@@ -145,7 +145,9 @@ class FilesystemCollector:
         if not _BLOCKING_FS_TYPES.match(mount.fstype):
             try:
                 return self._stat(mount.mountpoint)
-            except OSError:
+            except OSError as exc:
+                # Reported as node_filesystem_device_error; at debug level, as node_exporter.
+                logger.debug("statvfs on mount point %s failed: %s", mount.mountpoint, exc)
                 return None
         with self._lock:
             if mount.mountpoint in self._stuck:
@@ -157,14 +159,15 @@ class FilesystemCollector:
             with self._lock:
                 self._stuck.add(mount.mountpoint)
             logger.warning(
-                "Mount point %s did not answer statvfs within %.1f s; skipping it until it "
-                "does (--collector.filesystem.mount-timeout)",
+                "statvfs on mount point %s timed out after %.1f s; skipping it until the call "
+                "returns (raise --collector.filesystem.mount-timeout for a slow server)",
                 mount.mountpoint,
                 self.mount_timeout,
             )
             future.add_done_callback(lambda _: self._unstick(mount.mountpoint))
             return None
-        except OSError:
+        except OSError as exc:
+            logger.debug("statvfs on mount point %s failed: %s", mount.mountpoint, exc)
             return None
 
     def _unstick(self, mountpoint: str) -> None:

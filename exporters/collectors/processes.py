@@ -54,7 +54,7 @@ class ProcessGroup:
 
 
 def first_match(entry: ProcessEntry, groups: Sequence[ProcessGroup]) -> str | None:
-    """The name of the first group whose pattern matches the process itself."""
+    """Return the name of the first group whose pattern matches the process itself."""
     for group in groups:
         if group.matches(entry):
             return group.name

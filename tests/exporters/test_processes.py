@@ -310,8 +310,8 @@ def test_first_scrape_shows_cumulative_cpu_of_busy_group() -> None:
 
 
 def test_group_follows_exec_of_a_young_process() -> None:
-    # Before its exec, the child still has the command line it was started with; the
-    # marker is assembled at run time so that only the exec'd command line contains it.
+    # Before its exec, the child still has the command line it was started with. The
+    # marker is assembled at run time, so only the exec'd command line contains it.
     code = (
         "import os, time\n"
         "time.sleep(0.3)\n"
