@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from app.services.errors import (
     ConflictError,
@@ -12,6 +15,8 @@ from app.services.errors import (
     OutOfStockError,
     ServiceError,
 )
+
+logger = logging.getLogger("leitstand.app")
 
 
 async def service_error_response(request: Request, error: Exception) -> JSONResponse:
@@ -36,5 +41,25 @@ async def service_error_response(request: Request, error: Exception) -> JSONResp
     raise error
 
 
+async def integrity_error_response(request: Request, error: Exception) -> JSONResponse:
+    """Return 409 when a concurrent change made a write break a constraint.
+
+    Services check their preconditions first. This covers the window between
+    that check and the write on PostgreSQL, e.g. an order for an article that
+    another request is deleting.
+    """
+    logger.warning(
+        "%s %s conflicted with a concurrent change: %s",
+        request.method,
+        request.url.path,
+        getattr(error, "orig", error),
+    )
+    return JSONResponse(
+        {"detail": "the change conflicts with a concurrent change; read the data and retry"},
+        status_code=409,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error_response)
+    app.add_exception_handler(IntegrityError, integrity_error_response)

@@ -14,7 +14,7 @@ from app.domain.states import Bewegungsart
 from app.schemas.artikel import ArtikelCreate, ArtikelQuery, ArtikelRead, ArtikelUpdate
 from app.schemas.common import Page, euros_to_cents
 from app.services.errors import ConflictError, NotFoundError
-from app.services.queries import load_one, order_by, paginate
+from app.services.queries import load_one, order_by, paginate, placeholder_number
 
 SORT_COLUMNS = {
     "id": Artikel.id,
@@ -54,7 +54,7 @@ async def create_artikel(session: AsyncSession, data: ArtikelCreate) -> ArtikelR
     """Create an article; its opening stock is booked as a ``zugang`` movement."""
     now = datetime.now(UTC)
     artikel = Artikel(
-        artikelnummer="",
+        artikelnummer=placeholder_number(),
         name=data.name,
         kategorie=data.kategorie,
         preis_cent=euros_to_cents(data.preis),

@@ -13,7 +13,7 @@ from app.db.models import Auftrag, Kunde
 from app.schemas.common import Page
 from app.schemas.kunden import KundeCreate, KundenQuery, KundeRead, KundeUpdate
 from app.services.errors import ConflictError, NotFoundError
-from app.services.queries import load_one, order_by, paginate
+from app.services.queries import load_one, order_by, paginate, placeholder_number
 
 SORT_COLUMNS = {
     "id": Kunde.id,
@@ -48,7 +48,9 @@ async def get_kunde(session: AsyncSession, kunde_id: int) -> KundeRead:
 
 async def create_kunde(session: AsyncSession, data: KundeCreate) -> KundeRead:
     # The customer number derives from the id, which exists only after the INSERT.
-    kunde = Kunde(**data.model_dump(), kundennummer="", erstellt_am=datetime.now(UTC))
+    kunde = Kunde(
+        **data.model_dump(), kundennummer=placeholder_number(), erstellt_am=datetime.now(UTC)
+    )
     session.add(kunde)
     await session.flush()
     kunde.kundennummer = kundennummer(kunde.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -94,3 +95,13 @@ async def load_one(
     if row is None:
         raise NotFoundError(entity.__name__, row_id)
     return row
+
+
+def placeholder_number() -> str:
+    """Return a unique 16-character stand-in for a number derived from a row's id.
+
+    The row is inserted with it and gets its real number once the INSERT has
+    assigned the id, in the same transaction. A shared stand-in would make
+    concurrent inserts wait on each other's unique index entries.
+    """
+    return f"neu-{uuid.uuid4().hex[:12]}"
