@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Iterator
 
@@ -17,7 +18,8 @@ class UnameCollector:
         self.host = host
 
     def collect(self) -> Iterator[Metric]:
-        uname = platform.uname()
+        # platform.uname() caches its first result; os.uname() sees a renamed host.
+        uname = os.uname() if hasattr(os, "uname") else platform.uname()
         domainname = "(none)"
         if self.host.is_linux:
             path = self.host.procfs / "sys" / "kernel" / "domainname"
@@ -27,8 +29,9 @@ class UnameCollector:
             "Labeled system information as provided by the uname system call.",
             labels=["domainname", "machine", "nodename", "release", "sysname", "version"],
         )
-        info.add_metric(
-            [domainname, uname.machine, uname.node, uname.release, uname.system, uname.version],
-            1.0,
-        )
+        if isinstance(uname, os.uname_result):
+            labels = [uname.machine, uname.nodename, uname.release, uname.sysname, uname.version]
+        else:
+            labels = [uname.machine, uname.node, uname.release, uname.system, uname.version]
+        info.add_metric([domainname, *labels], 1.0)
         yield info
