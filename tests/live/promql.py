@@ -54,6 +54,7 @@ class Usage:
     """The metrics of one expression and the labels it matches or groups on."""
 
     metrics: dict[str, set[str]] = field(default_factory=dict)  # metric -> matcher labels
+    recorded: set[str] = field(default_factory=set)  # recording rule outputs it reads
     grouping: set[str] = field(default_factory=set)
 
 
@@ -76,7 +77,9 @@ def usage(expression: str) -> Usage:
             )
             name = metric
             labels.discard("__name__")
-        if name and ":" not in name and name not in SYNTHETIC:
+        if ":" in name:
+            found.recorded.add(name)
+        elif name and name not in SYNTHETIC:
             found.metrics.setdefault(name, set()).update(labels)
 
     text = _RANGE.sub(" ", text)
@@ -90,7 +93,10 @@ def usage(expression: str) -> Usage:
         after = text[match.end() :].lstrip()
         if after.startswith("("):
             continue  # a function call
-        if name.lower() in KEYWORDS or ":" in name or name in SYNTHETIC:
+        if ":" in name:
+            found.recorded.add(name)
+            continue
+        if name.lower() in KEYWORDS or name in SYNTHETIC:
             continue
         if re.fullmatch(r"[0-9].*|e[0-9]*", name):
             continue
