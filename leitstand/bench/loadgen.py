@@ -151,7 +151,9 @@ class LoadRun:
         if context:
             intended = context.get("intended", sent)
         error = None if exception is None else _describe_error(exception, response)
-        self.recorder.record(name, intended, sent, completed, error)
+        # Keyed by method and route as Locust's statistics are: GET and POST of one
+        # route are different endpoints.
+        self.recorder.record(f"{request_type} {name}", intended, sent, completed, error)
 
     def run(self) -> dict[str, Any]:
         progress = gevent.spawn(self._report_progress)

@@ -239,7 +239,7 @@ def format_summary(report: dict[str, Any]) -> str:
     """Return the report as a short text table for the terminal (latencies in ms)."""
     basis = "response_time_us" if report["load_model"]["kind"] == "open" else "service_time_us"
     header = (
-        f"{'endpoint':<40} {'count':>8} {'errors':>6} {'req/s':>9} "
+        f"{'endpoint':<48} {'count':>8} {'errors':>6} {'req/s':>9} "
         f"{'p50':>9} {'p90':>9} {'p99':>9} {'p99.9':>9} {'max':>9}"
     )
     lines = [f"latencies in ms ({basis.removesuffix('_us').replace('_', ' ')})", header]
@@ -247,7 +247,7 @@ def format_summary(report: dict[str, Any]) -> str:
     for name, entry in rows:
         t = entry[basis]
         lines.append(
-            f"{name[:40]:<40} {entry['count']:>8} {entry['errors']:>6} "
+            f"{name[:48]:<48} {entry['count']:>8} {entry['errors']:>6} "
             f"{entry['throughput_rps']:>9.1f} {_ms(t.get('p50')):>9} {_ms(t.get('p90')):>9} "
             f"{_ms(t.get('p99')):>9} {_ms(t.get('p99.9')):>9} {_ms(t.get('max')):>9}"
         )

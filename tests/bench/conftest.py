@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
 from tests.support.processes import ServerProcess, free_port, running
 
 
-def _target_argv(port: int) -> list[str]:
+def _target_argv(port: int, workers: int) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -29,10 +30,13 @@ def _target_argv(port: int) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        str(workers),
     ]
 
 
-StartTarget = Callable[[str], tuple[str, ServerProcess]]
+class StartTarget(Protocol):
+    def __call__(self, name: str, workers: int = 1) -> tuple[str, ServerProcess]: ...
 
 
 @pytest.fixture
@@ -40,12 +44,11 @@ def start_target(tmp_path: Path) -> Iterator[StartTarget]:
     """Yield a function that starts a named target and returns its base URL and process."""
     with contextlib.ExitStack() as stack:
 
-        def start(name: str) -> tuple[str, ServerProcess]:
+        def start(name: str, workers: int = 1) -> tuple[str, ServerProcess]:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            server = stack.enter_context(
-                running(name, _target_argv(port), tmp_path, ready_url=f"{url}/health")
-            )
+            argv = _target_argv(port, workers)
+            server = stack.enter_context(running(name, argv, tmp_path, ready_url=f"{url}/health"))
             return url, server
 
         yield start
