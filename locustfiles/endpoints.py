@@ -7,7 +7,7 @@ ids the requests touch.
 The id ranges follow the app's seed sizes and are read from the same
 environment variables (``LEITSTAND_SEED_KUNDEN``, ``LEITSTAND_SEED_ARTIKEL``,
 ``LEITSTAND_SEED_AUFTRAEGE``), so a load test against a small test database
-asks only for rows that exist.
+requests only rows that exist.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the app under test says about itself on ``/metrics``.
+"""The app's own description of itself and its counters, read from ``/metrics``.
 
 Read before and after a run: the build (``erp_build_info``), the worker count,
 the control knobs in force, and the counters whose difference gives database

@@ -1,7 +1,7 @@
 """``leitstand bench compare BASE NEW``: per-endpoint deltas between two sets of runs.
 
 Each side is several repeats of the same run (three at least). For every
-endpoint and metric the change is the ratio of the medians across repeats; a
+endpoint and metric the change is the ratio of the medians across repeats. A
 bootstrap over the repeats gives its 95 % interval, and the verdict follows
 from that interval and ``--threshold``:
 
@@ -48,7 +48,7 @@ METRICS: dict[str, tuple[str, bool]] = {
 
 
 class CompareError(ValueError):
-    """The reports cannot be compared; the message says why and what to pass instead."""
+    """Reports that cannot be compared; the message gives the reason and what to pass instead."""
 
 
 @dataclass

@@ -1,10 +1,10 @@
-"""How much of the time the generator's event loop had nothing to wait for.
+"""The share of time the generator's event loop spent running code rather than polling.
 
 A generator that is never idle in its event loop is the bottleneck of the run,
-whatever its CPU share says (on a busy machine a starved process shows little
-CPU). libev runs prepare watchers right before it polls for I/O and check
-watchers right after; the time between the two is time spent blocked in the
-poll, that is idle.
+whatever its CPU share (on a busy machine a starved process shows little CPU).
+libev runs prepare watchers right before it polls for I/O and check watchers
+right after it, so the time between the two is time spent blocked in the poll:
+idle time.
 """
 
 from __future__ import annotations

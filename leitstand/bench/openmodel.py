@@ -45,7 +45,7 @@ def intended_starts(
 
 @dataclass
 class ScheduleOutcome:
-    """What the scheduler did: sends in each phase and the peak of requests in flight."""
+    """Counts of a schedule's sends per phase, and the peak of requests in flight."""
 
     warmup_sends: int = 0
     measured_sends: int = 0

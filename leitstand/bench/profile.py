@@ -4,7 +4,7 @@ off, on alone, and all on together.
 The baseline has no cache, one worker, the plain asyncio loop and lazy loading.
 Each step turns one optimisation on (the cache, more workers, uvloop, eager
 loading), and the last turns all of them on. For each configuration the
-profile starts the app itself (``leitstand serve``), runs the workload, and
+profile starts the app itself (``leitstand serve``) and runs the workload. It
 records average response time, throughput, CPU and memory of the app's
 processes (psutil), the response time of ``/health`` under load, and database
 queries per request (the app's ``/metrics``). The result is a before/after
@@ -224,7 +224,7 @@ def measure(
 ) -> dict[str, Any]:
     """Start the app in ``configuration``, run the workload once, and return its figures.
 
-    ``on_ready`` runs once the app answers ``/ready``, before any load.
+    ``on_ready`` runs once ``/ready`` returns 200, before any load.
     """
     url = f"http://127.0.0.1:{args.port}"
     server_cpus = set(args.server_cpus) if args.server_cpus else None

@@ -1,8 +1,8 @@
 """The server side of a run's window, read from Prometheus.
 
 CPU and resident memory of the app's processes come from the exporter's
-process groups (``namedprocess_namegroup_*``); database queries per request
-and the cache hit ratio from the app's own metrics. Every query covers exactly
+process groups (``namedprocess_namegroup_*``). Database queries per request
+and the cache hit ratio come from the app's own metrics. Every query covers exactly
 the measured window.
 """
 
@@ -19,7 +19,7 @@ logger = logging.getLogger("leitstand.bench")
 
 
 class PrometheusError(RuntimeError):
-    """A query failed; the message names the query and Prometheus's answer."""
+    """A failed query; the message names the query and Prometheus's error."""
 
 
 def server_queries(group: str, window_s: int) -> dict[str, str]:

@@ -1,10 +1,10 @@
 """Turn the generator's raw result into the run report, and check the run's gate.
 
-The report holds, per endpoint, counts, errors, throughput and latency
-percentiles in microseconds with the encoded histograms behind them; the load
-model and what it means for the figures; target and achieved rate; the
-generator's own load and whether it was the limit; and the gate: whether the
-run met its targets.
+Per endpoint, the report contains counts, errors, throughput and latency
+percentiles in microseconds, with the encoded histograms behind them. It also
+states the load model and what it means for the figures, the target and
+achieved rate, the generator's own load and whether it was the limit, and the
+gate: whether the run met its targets.
 """
 
 from __future__ import annotations

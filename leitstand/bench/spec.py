@@ -39,8 +39,8 @@ class RunSpec:
     model: LoadModel = "closed"
     users: int = 10
     spawn_rate: float = 10.0
-    # Target request rate of the whole run in requests per second; in the closed
-    # model each user is paced at rate / users, in the open model it is the send schedule.
+    # Target request rate of the whole run in requests per second. The closed model
+    # paces each user at rate / users, and the open model sends on this schedule.
     rate: float | None = None
     arrival: Arrival = "constant"
     warmup_s: float = 0.0

@@ -7,8 +7,8 @@ routes of known latency. Run it with uvicorn, e.g.
 Routes:
 
 - ``/health`` and ``/fixed``: a fixed response at once;
-- ``/delay/{microseconds}``: answers after that long; below 2 ms the worker
-  spins, so that sub-millisecond latencies are exact, above it sleeps;
+- ``/delay/{microseconds}``: responds after that long. Below 2 ms the worker
+  spins, so that sub-millisecond latencies are exact, and above it sleeps;
 - ``/jitter/{low_ms}/{high_ms}``: sleeps a uniformly random time in the range;
 - ``/count``: JSON with the number of requests served per path so far.
 """
