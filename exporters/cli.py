@@ -141,16 +141,17 @@ def host_for(settings: ExporterSettings) -> Host:
 
 
 def configure_logging(level: str) -> None:
+    """Send the exporter's log to stderr with UTC timestamps; called once, at start-up."""
     formatter = logging.Formatter(
         "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
     )
     formatter.converter = time.gmtime
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
-    root = logging.getLogger("leitstand.exporter")
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    root.propagate = False
+    exporter_logger = logging.getLogger("leitstand.exporter")
+    exporter_logger.addHandler(handler)
+    exporter_logger.setLevel(level.upper())
+    exporter_logger.propagate = False
 
 
 def main(argv: list[str]) -> int:
@@ -159,17 +160,16 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"leitstand exporter: {exc}", file=sys.stderr)
         return 2
+    try:
+        collectors = build_collectors(settings, host_for(settings), self_pid=os.getpid())
+    except ValueError as exc:
+        print(f"leitstand exporter: {exc}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
 
     # psutil reads procfs through this module variable; node_exporter's flag means the same.
     if settings.path_procfs != Path("/proc"):
         psutil.PROCFS_PATH = str(settings.path_procfs)
-    host = host_for(settings)
-    try:
-        collectors = build_collectors(settings, host, self_pid=os.getpid())
-    except ValueError as exc:
-        logger.error("%s", exc)
-        return 2
 
     registry = build_registry(collectors)
     names = [collector.name for collector in collectors]
