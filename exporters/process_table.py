@@ -196,7 +196,9 @@ class PsutilProcessTable:
         cpu = info["cpu_times"]
         memory = info["memory_info"]
         if cpu is None or memory is None:
-            return None  # access denied or a zombie: nothing to report
+            # NOTE: on macOS another user's process denies cpu_times without root, so such a
+            # member is left out of its group entirely, num_procs included.
+            return None
         open_fds = info.get("num_fds", info.get("num_handles"))
         return ProcessUsage(
             user_seconds=cpu.user,

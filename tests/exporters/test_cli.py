@@ -287,3 +287,12 @@ def test_first_scrape_under_load_shows_cpu_seconds(tmp_path: Path) -> None:
     # Cumulative: at least what the burners had used before the exporter started.
     assert group_user + group_system >= group_before
     assert value(text, "namedprocess_namegroup_num_procs", groupname="load") == 2
+
+
+def test_unknown_collector_in_environment_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LEITSTAND_EXPORTER_COLLECTORS", '["cpu", "gpu"]')
+
+    assert cli.main([]) == 2
+    assert "unknown collector gpu" in capsys.readouterr().err
