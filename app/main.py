@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import install_error_handlers
 from app.api.routers import ROUTERS
-from app.cache import caches
+from app.cache import ResponseCache, caches
 from app.control import install_control
 from app.db.engine import Database
 from app.metrics import install_metrics
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application = FastAPI(title="Leitstand ERP", version="0.1.0", lifespan=lifespan)
     application.state.settings = settings
     caches.configure(settings)
+    # Added first, so it runs innermost: inside metrics, shedding and faults.
+    application.add_middleware(ResponseCache)
     application.state.engine_hooks = []
     install_metrics(application, settings)
 

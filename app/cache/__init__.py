@@ -18,6 +18,7 @@ from app.cache.decorator import cached
 from app.cache.keys import CacheKey, freeze, key_function
 from app.cache.region import Cache, CacheMissError, lookup_only
 from app.cache.registry import CacheRegistry, UnknownCacheError, caches
+from app.cache.responses import ResponseCache
 
 __all__ = [
     "CAPACITY_MAX",
@@ -34,6 +35,7 @@ __all__ = [
     "CacheMissError",
     "CacheRegistry",
     "MemoryBackend",
+    "ResponseCache",
     "UnknownCacheError",
     "cached",
     "caches",

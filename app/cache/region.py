@@ -135,18 +135,30 @@ class Cache:
 
     # Lookups and computation.
 
-    def lookup(self, key: CacheKey) -> Any:
-        """Return the live entry of ``key`` or ``MISSING``, counting a hit or a miss."""
+    def lookup(self, key: CacheKey, count_miss: bool = True) -> Any:
+        """Return the live entry of ``key`` or ``MISSING``, counting a hit or a miss.
+
+        ``count_miss=False`` counts only a hit, for a lookup whose miss goes on
+        to a cached function that counts the outcome itself.
+        """
         try:
             value = self.backend.get(key)
         except Exception as error:
             self._backend_failed("get", error)
             value = MISSING
-        if value is MISSING:
-            self.metrics.misses.inc()
-        else:
+        if value is not MISSING:
             self.metrics.hits.inc()
+        elif count_miss:
+            self.metrics.misses.inc()
         return value
+
+    def generation(self) -> int | None:
+        """Return the current generation, or ``None`` when the backend failed."""
+        return self._generation()
+
+    def store(self, key: CacheKey, value: Any, generation: int) -> None:
+        """Store ``value`` computed in ``generation`` for the cache's TTL."""
+        self._store(key, value, generation)
 
     def call(
         self,
