@@ -1,8 +1,8 @@
 """Read the process table: every process's parent, name and command line, then the usage of
 the few that belong to a group.
 
-The two steps keep a scrape cheap on a busy host: the first reads one or two small files per
-process, the second counts open files only for group members. On Linux both read procfs
+The two steps keep a scrape cheap on a busy host: the first reads little or nothing of a
+process already seen, the second counts open files only for group members. On Linux both read procfs
 directly (``--path.procfs``), which is several times faster than psutil's generic
 ``process_iter``; other platforms go through psutil. A process that exits between the steps
 is skipped, never reported as an error.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,37 +50,70 @@ class ProcessUsage:
 
 
 class ProcessTable(Protocol):
-    def entries(self) -> list[ProcessEntry]: ...
+    def entries(self, fresh: Collection[int] = ()) -> list[ProcessEntry]: ...
 
     def usage(self, entry: ProcessEntry) -> ProcessUsage | None: ...
 
 
 class ProcfsProcessTable:
-    """Linux: ``<procfs>/<pid>/stat``, ``cmdline`` and ``fd``."""
+    """Linux: ``<procfs>/<pid>/stat``, ``cmdline`` and ``fd``.
 
-    def __init__(self, procfs: Path) -> None:
+    ``entries`` reads the stat file of new processes, of young ones and of the pids in
+    ``fresh`` (the group members); every other process keeps what was read of it before.
+    That is most of the table on a typical host (kernel threads, daemons), and its parent and
+    start time do not change. Every ``full_read_seconds`` all stat files are read again: a
+    process that took over the pid of one that exited between two scrapes is seen then.
+    """
+
+    def __init__(
+        self,
+        procfs: Path,
+        full_read_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.procfs = procfs
+        self.full_read_seconds = full_read_seconds
+        self._clock = clock
+        self._next_full_read = 0.0
         self._ticks = os.sysconf("SC_CLK_TCK")
         self._page_size = os.sysconf("SC_PAGE_SIZE")
         self._boot_time: float | None = None
         # (pid, start) -> (name, command line), read once per process once it is a second
         # old; a later change of a process's own title goes unseen.
         self._names: dict[tuple[int, bytes], tuple[str, str]] = {}
+        # pid -> entry of each settled process, from its last read.
+        self._settled: dict[int, ProcessEntry] = {}
 
-    def entries(self) -> list[ProcessEntry]:
+    def entries(self, fresh: Collection[int] = ()) -> list[ProcessEntry]:
+        now = self._clock()
+        full_read = now >= self._next_full_read
+        if full_read:
+            self._next_full_read = now + self.full_read_seconds
+        previous = {} if full_read else self._settled
+
         entries = []
         names: dict[tuple[int, bytes], tuple[str, str]] = {}
+        settled: dict[int, ProcessEntry] = {}
         uptime = float(read_bytes(f"{self.procfs}/uptime").split()[0])
         settled_before = (uptime - 1.0) * self._ticks
         for name in os.listdir(self.procfs):
             if not name.isdigit():
                 continue
-            try:
-                entries.append(self._entry(int(name), names, settled_before))
-            except (FileNotFoundError, ProcessLookupError):
-                continue  # exited since the listing
-        # Only live processes stay cached, so the cache never outgrows the process table.
+            pid = int(name)
+            entry = None if pid in fresh else previous.get(pid)
+            if entry is None:
+                try:
+                    entry = self._entry(pid, names, settled_before)
+                except (FileNotFoundError, ProcessLookupError):
+                    continue  # exited since the listing
+            else:
+                names[(pid, entry.handle[19])] = (entry.name, entry.cmdline)
+            entries.append(entry)
+            if entry.settled:
+                settled[pid] = entry
+        # Replaced whole, so only live processes stay cached.
         self._names = names
+        self._settled = settled
         return entries
 
     def _entry(
@@ -166,7 +200,8 @@ class PsutilProcessTable:
             "num_handles" if windows else "num_fds",
         ]
 
-    def entries(self) -> list[ProcessEntry]:
+    def entries(self, fresh: Collection[int] = ()) -> list[ProcessEntry]:
+        """List every process; psutil reads them all, so ``fresh`` changes nothing."""
         entries = []
         now = time.time()
         # process_iter skips processes that vanish; ad_value covers AccessDenied and zombies.

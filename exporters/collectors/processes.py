@@ -143,10 +143,13 @@ class ProcessGroupCollector:
         self._exited_cpu = {group.name: [0.0, 0.0] for group in self.groups}
         # (pid, start) -> first_match result; patterns are matched once per settled process.
         self._matches: dict[tuple[int, float], str | None] = {}
+        self._members: set[int] = set()
 
     def collect(self) -> Iterator[Metric]:
-        entries = self.table.entries()
+        # Last scrape's members need fresh CPU and memory figures; the rest may be cached.
+        entries = self.table.entries(fresh=self._members)
         members = assign_groups(entries, self.groups, self.self_pid, self._direct_matches(entries))
+        self._members = set(members)
         usages: list[tuple[str, ProcessEntry, ProcessUsage]] = []
         for entry in entries:
             group_name = members.get(entry.pid)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import psutil
@@ -171,7 +171,7 @@ class ScriptedTable:
     def __init__(self) -> None:
         self.cpu: dict[int, float] = {}
 
-    def entries(self) -> list[ProcessEntry]:
+    def entries(self, fresh: Collection[int] = ()) -> list[ProcessEntry]:
         return [entry(pid, 1, "leitstand", "leitstand serve") for pid in self.cpu]
 
     def usage(self, process: ProcessEntry) -> ProcessUsage | None:
@@ -339,3 +339,63 @@ def test_group_follows_exec_of_a_young_process() -> None:
     finally:
         os.killpg(child.pid, 9)
         child.wait()
+
+
+def stat_line(pid: int, name: str, ppid: int, utime: int, start: int) -> str:
+    # Fields 3 to 24 of proc(5): state, ppid, ..., utime (14), stime (15), num_threads (20),
+    # starttime (22), vsize (23), rss (24).
+    fields = ["S", ppid, 0, 0, 0, -1, 0, 0, 0, 0, 0, utime, 0, 0, 0, 20, 0, 1, 0, start]
+    fields += [4096, 10, 0, 0]
+    return f"{pid} ({name}) " + " ".join(str(field) for field in fields) + "\n"
+
+
+def fake_process(procfs: Path, pid: int, name: str, cmdline: str, ppid: int, **stat: int) -> None:
+    folder = procfs / str(pid)
+    (folder / "fd").mkdir(parents=True, exist_ok=True)
+    (folder / "stat").write_text(stat_line(pid, name, ppid, stat["utime"], stat["start"]))
+    (folder / "cmdline").write_text(cmdline.replace(" ", "\0") + "\0")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_procfs_table_rereads_members_and_reused_pids(tmp_path: Path) -> None:
+    (tmp_path / "uptime").write_text("1000.00 1500.00\n")
+    (tmp_path / "stat").write_text("btime 1700000000\n")
+    fake_process(tmp_path, 1, "init", "/sbin/init", 0, utime=0, start=1)
+    fake_process(tmp_path, 10, "leitstand", "leitstand serve", 1, utime=100, start=500)
+    fake_process(tmp_path, 20, "bash", "bash", 1, utime=0, start=600)
+    clock = FakeClock()
+    table = ProcfsProcessTable(tmp_path, full_read_seconds=60.0, clock=clock)
+    collector = ProcessGroupCollector(Host(), [LEITSTAND], table=table)
+    registry = scrape_groups(collector)
+    group = {"groupname": "leitstand"}
+    user = {**group, "mode": "user"}
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 1
+    assert registry.get_sample_value("namedprocess_namegroup_cpu_seconds_total", user) == (
+        100 / ticks
+    )
+
+    # Members are read on every scrape.
+    fake_process(tmp_path, 10, "leitstand", "leitstand serve", 1, utime=300, start=500)
+    clock.now = 10.0
+    assert registry.get_sample_value("namedprocess_namegroup_cpu_seconds_total", user) == (
+        300 / ticks
+    )
+
+    # A worker that took over pid 20 between two scrapes is seen at the next full read.
+    fake_process(tmp_path, 20, "python3", "python3 worker", 10, utime=50, start=700)
+    clock.now = 20.0
+    assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 1
+    clock.now = 61.0
+    assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 2
+    assert registry.get_sample_value("namedprocess_namegroup_cpu_seconds_total", user) == (
+        350 / ticks
+    )
