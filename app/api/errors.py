@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.services.errors import (
     ConflictError,
@@ -60,6 +60,22 @@ async def integrity_error_response(request: Request, error: Exception) -> JSONRe
     )
 
 
+async def operational_error_response(request: Request, error: Exception) -> JSONResponse:
+    """Return 503 when the database is unreachable or stayed locked past the busy timeout."""
+    logger.warning(
+        "%s %s failed: the database is unavailable: %s",
+        request.method,
+        request.url.path,
+        getattr(error, "orig", error),
+    )
+    return JSONResponse(
+        {"detail": "the database is unavailable or busy; retry later"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error_response)
     app.add_exception_handler(IntegrityError, integrity_error_response)
+    app.add_exception_handler(OperationalError, operational_error_response)
