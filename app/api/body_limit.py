@@ -1,11 +1,11 @@
 """Reject request bodies larger than a limit with ``413``, before they are read whole.
 
 A pure ASGI middleware. A ``Content-Length`` over the limit is rejected at
-once. A chunked body (no ``Content-Length``) is counted while the app reads it;
-when it passes the limit, reading raises an ``HTTPException(413)``, which the
-app's exception handling turns into the response (FastAPI re-raises it from
-its body parsing unchanged). If nothing has been sent yet when the exception
-reaches this middleware, it sends the ``413`` itself.
+once. A chunked body (no ``Content-Length``) is counted while the app reads
+it. When the count passes the limit, reading raises ``HTTPException(413)``,
+which FastAPI's body parsing passes on unchanged to the app's exception
+handling. If nothing has been sent yet when the exception reaches this
+middleware, it sends the ``413`` itself.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 An engine owns a connection pool, which must never cross a ``fork``: the app
 creates its ``Database`` in the lifespan of each worker process.
 
-On SQLite every connection runs in WAL mode (readers never block the writer)
-with a busy timeout, and write transactions start with ``BEGIN IMMEDIATE``: a
-writer takes the write lock before it reads, so two processes that read and
-then write never deadlock on the lock upgrade; the second one waits instead.
+On SQLite every connection runs in WAL mode, where readers never block the
+writer, and waits up to a busy timeout for the write lock. Write transactions
+start with ``BEGIN IMMEDIATE``, so a writer takes the write lock before it
+reads. Two processes that read and then write therefore never deadlock on the
+lock upgrade: the second one waits instead.
 """
 
 from __future__ import annotations

@@ -84,8 +84,8 @@ async def create_auftrag(session: AsyncSession, data: AuftragCreate) -> AuftragR
                 f"Artikel {position.artikel_id} not found",
             )
 
-    # Reserve in article order, so that concurrent PostgreSQL transactions lock
-    # article rows in one order and never wait for each other in a cycle.
+    # Reserve in ascending article id. Concurrent PostgreSQL transactions then
+    # lock article rows in the same order, so they never wait in a cycle.
     for position in sorted(data.positionen, key=lambda line: line.artikel_id):
         await take_stock(session, position.artikel_id, position.menge)
 
