@@ -59,9 +59,9 @@ class ProcfsProcessTable:
     """Linux: ``<procfs>/<pid>/stat``, ``cmdline`` and ``fd``.
 
     ``entries`` reads the stat file of new processes, of young ones and of the pids in
-    ``fresh`` (the group members); every other process keeps what was read of it before.
-    That is most of the table on a typical host (kernel threads, daemons), and its parent and
-    start time do not change. Every ``full_read_seconds`` all stat files are read again: a
+    ``fresh`` (the group members). Every other process keeps what was read of it before,
+    because its parent and start time do not change. On a typical host that is most of the
+    table: kernel threads and daemons. Every ``full_read_seconds`` all stat files are read again: a
     process that took over the pid of one that exited between two scrapes is seen then.
     """
 

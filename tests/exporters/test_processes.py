@@ -245,9 +245,9 @@ def test_procfs_table_reads_own_process() -> None:
 
 
 def test_process_churn_never_breaks_a_scrape() -> None:
-    # 2,000 short-lived children of one matched shell (each background job is a forked
-    # shell): each vanishes at some point between the listing, the stat read and the fd
-    # count, or lingers as a zombie until the shell reaps it.
+    # 2,000 short-lived children of one matched shell; each background job is a forked
+    # shell. Each child vanishes at some point between the listing, the stat read and the
+    # fd count, or lingers as a zombie until the shell reaps it.
     script = "for i in $(seq 2000); do : & done; wait"
     group = ProcessGroup.parse("churn=churn-marker-51c2")
     collector = ProcessGroupCollector(Host(), [group], self_pid=os.getpid())
