@@ -106,13 +106,12 @@ class Controller:
         self.expire_due()
         statuses = []
         for knob in self.knobs.values():
-            number = int(self.state.get(change_key(knob.name)))
             expires_at = self.state.get(expires_key(knob.name))
             statuses.append(
                 KnobStatus(
                     knob=knob,
                     value=knob.read(),
-                    change_id=format_change_id(number) if number else None,
+                    change_id=self.in_force(knob.name),
                     expires_at=to_datetime(expires_at) if expires_at else None,
                 )
             )
@@ -193,6 +192,11 @@ class Controller:
 
         self._log_revert(record)
         return record
+
+    def in_force(self, name: str) -> str | None:
+        """Return the id of the change in force on knob ``name``, or None."""
+        number = int(self.state.get(change_key(name)))
+        return format_change_id(number) if number else None
 
     def has_due(self) -> bool:
         """Return whether a change's time limit has run out, without taking the lock."""

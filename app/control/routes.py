@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import asdict
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.control.access import ControlAccess
+from app.control.changes import ChangeRecord, Entry
 from app.control.controller import (
     ChangeNotFoundError,
     ChangeNotInForceError,
@@ -20,6 +22,7 @@ from app.control.controller import (
 from app.control.knobs import KnobValueError, UnknownKnobError
 
 MAX_TTL_SECONDS = 7 * 86_400
+MAX_HISTORY = 1000
 
 # Clears the named cache (every cache for None) in every worker and returns the names cleared.
 # An unknown name raises a LookupError whose message names the known caches.
@@ -65,6 +68,13 @@ def control_router(
     @router.get("")
     def list_knobs() -> dict[str, Any]:
         return {"knobs": {s.knob.name: _status_json(s) for s in controller.describe()}}
+
+    @router.get("/changes")
+    def list_changes(
+        limit: Annotated[int, Query(ge=1, le=MAX_HISTORY)] = 100,
+    ) -> dict[str, Any]:
+        entries = controller.log.entries()[-limit:]
+        return {"changes": [_entry_json(controller, entry) for entry in reversed(entries)]}
 
     @router.put("/knobs/{knob}")
     def change_knob(knob: str, body: KnobChange, request: Request) -> JSONResponse:
@@ -150,6 +160,16 @@ def _status_json(status: KnobStatus) -> dict[str, Any]:
         "change_id": status.change_id,
         "expires_at": status.expires_at.isoformat() if status.expires_at else None,
     }
+
+
+def _entry_json(controller: Controller, entry: Entry) -> dict[str, Any]:
+    fields = asdict(entry)
+    for name in ("at", "expires_at", "replaced_expires_at"):
+        if name in fields:
+            fields[name] = to_isoformat(fields[name])
+    if isinstance(entry, ChangeRecord):
+        fields["in_force"] = controller.in_force(entry.knob) == entry.change_id
+    return fields
 
 
 def _client(request: Request) -> str:

@@ -312,3 +312,31 @@ async def test_metrics_show_values_and_changes(
     assert (
         registry.get_sample_value("erp_control_changes_total", {"knob": "cache.artikel.clear"}) == 0
     )
+
+
+async def test_change_history_newest_first(client: httpx.AsyncClient) -> None:
+    first = (await put(client, "shed.max_in_flight", 64, ttl_seconds=600)).json()
+    second = (await put(client, "shed.max_in_flight", 32)).json()
+    assert (await revert(client, second["change_id"])).status_code == 200
+
+    response = await client.get("/control/changes", params={"limit": 10}, headers=AUTH)
+    assert response.status_code == 200
+    changes = response.json()["changes"]
+    assert [(c["event"], c["change_id"]) for c in changes] == [
+        ("revert", second["change_id"]),
+        ("change", second["change_id"]),
+        ("change", first["change_id"]),
+    ]
+    assert changes[0]["cause"] == "request"
+    assert changes[1]["in_force"] is False
+    assert changes[2]["in_force"] is True
+    assert changes[2]["requested_by"] == "pytest"
+    assert changes[2]["reason"] == "test"
+    assert changes[2]["expires_at"] == first["expires_at"]
+    assert changes[2]["at"].endswith("+00:00")
+
+    latest = await client.get("/control/changes", params={"limit": 1}, headers=AUTH)
+    assert len(latest.json()["changes"]) == 1
+    invalid = await client.get("/control/changes", params={"limit": 0}, headers=AUTH)
+    assert invalid.status_code == 422
+    assert (await client.get("/control/changes")).status_code == 401
