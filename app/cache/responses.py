@@ -5,7 +5,7 @@ parsing and validating the query parameters, resolving the dependencies, and
 validating and encoding the response. For a cached list page that is most of
 the request's time. This middleware stores the encoded response of a
 successful GET under its path and sorted query parameters, in the named cache
-that holds the data the response shows. Both kinds of entries live in the
+of the data the response shows. Both kinds of entries live in the
 same named caches, so the invalidation after a write drops both.
 
 The middleware belongs inside the metrics, shedding and fault middleware, so
@@ -50,9 +50,9 @@ class CachedResponse:
 class ResponseCache:
     """ASGI middleware: serve repeated GETs of cached routes from the named caches.
 
-    Only ``200`` responses whose body arrived in full are stored. A miss is not
-    counted here, because the cached service function behind the route counts
-    the lookup's outcome; a hit is counted, because it never reaches it.
+    Only ``200`` responses whose body arrived in full are stored. A hit is
+    counted here. A miss is not, because the cached service function behind
+    the route counts the outcome of its own lookup.
     """
 
     def __init__(
