@@ -129,6 +129,7 @@ class LoadRun:
         self.busy = LoopBusyMeter(gevent.get_hub().loop)
         self.outcome = ScheduleOutcome()
         self.times: dict[str, float] = {}
+        self._keys: dict[tuple[str, str], str] = {}
         self._wall_origin = time.time()
         self._perf_origin = time.perf_counter()
 
@@ -153,7 +154,10 @@ class LoadRun:
         error = None if exception is None else _describe_error(exception, response)
         # Keyed by method and route as Locust's statistics are: GET and POST of one
         # route are different endpoints.
-        self.recorder.record(f"{request_type} {name}", intended, sent, completed, error)
+        key = self._keys.get((request_type, name))
+        if key is None:
+            key = self._keys[(request_type, name)] = f"{request_type} {name}"
+        self.recorder.record(key, intended, sent, completed, error)
 
     def run(self) -> dict[str, Any]:
         progress = gevent.spawn(self._report_progress)
