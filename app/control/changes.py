@@ -125,6 +125,8 @@ class ChangeLog:
 
     def entries(self) -> list[Entry]:
         """Return every record, oldest first."""
+        # NOTE: the log is never compacted and every revert reads it whole: fine for the
+        # thousands of records an optimizer's action budget allows, slow for millions.
         if self.path is None:
             return list(self._memory)
         try:

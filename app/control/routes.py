@@ -29,28 +29,34 @@ MAX_HISTORY = 1000
 CacheClearer = Callable[[str | None], Sequence[str]]
 
 
+# Both end up in log lines: control characters (a newline) could forge another line.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=_PRINTABLE)]
+Requester = Annotated[str, Field(min_length=1, max_length=200, pattern=_PRINTABLE)]
+
+
 class KnobChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: float = Field(strict=True, allow_inf_nan=False)
-    reason: str = Field(min_length=1, max_length=1000)
-    requested_by: str | None = Field(default=None, min_length=1, max_length=200)
+    reason: Reason
+    requested_by: Requester | None = None
     ttl_seconds: float | None = Field(default=None, gt=0, le=MAX_TTL_SECONDS)
 
 
 class RevertRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000)
-    requested_by: str | None = Field(default=None, min_length=1, max_length=200)
+    reason: Reason
+    requested_by: Requester | None = None
 
 
 class CacheClearRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cache: str | None  # required, so that an empty body never clears every cache
-    reason: str = Field(min_length=1, max_length=1000)
-    requested_by: str | None = Field(default=None, min_length=1, max_length=200)
+    reason: Reason
+    requested_by: Requester | None = None
 
 
 def control_router(

@@ -129,6 +129,8 @@ async def test_out_of_bounds_is_422_with_bounds(
         {"value": 1, "reason": ""},
         {"value": 1, "reason": "x", "ttl_seconds": 0},
         {"value": 1, "reason": "x", "surprise": True},
+        {"value": 1, "reason": "ok\nINFO: forged log line"},
+        {"value": 1, "reason": "x", "requested_by": "bot\r"},
     ],
     ids=[
         "no-reason",
@@ -138,6 +140,8 @@ async def test_out_of_bounds_is_422_with_bounds(
         "empty-reason",
         "zero-ttl",
         "unknown-field",
+        "newline-in-reason",
+        "control-character-in-requester",
     ],
 )
 async def test_invalid_body_is_422(client: httpx.AsyncClient, body: dict[str, object]) -> None:
