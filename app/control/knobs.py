@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 from app.shared_state import SharedState
 
-# Shared state names of the knobs that live in the state itself (no other owner).
+# Knobs whose value is the shared state value of the same name.
 SHED_MAX_IN_FLIGHT = "shed.max_in_flight"
 DEGRADED = "degraded"
 FAULT_LATENCY_SECONDS = "fault.latency_seconds"
 FAULT_ERROR_RATIO = "fault.error_ratio"
+
+# The worker count, stored in the supervisor's ``workers.target``.
 WORKERS = "workers"
 
-CACHE_CAPACITY_BOUNDS = (16, 1_000_000)
-CACHE_TTL_BOUNDS = (1, 86_400)
 SHED_BOUNDS = (0, 10_000)
 FAULT_LATENCY_BOUNDS = (0, 30)
 
