@@ -89,3 +89,53 @@ def test_scrape_never_sleeps_or_samples_cpu_percent(monkeypatch: pytest.MonkeyPa
     user = registry.get_sample_value("node_cpu_seconds_total", {"cpu": "0", "mode": "user"})
     assert user is not None
     assert user > 0
+
+
+def psutil_like(platform: str) -> fakes.FakePsutil:
+    if platform == "win32":
+        partition = fakes.Partition("C:\\", "C:\\", "NTFS", "rw,fixed")
+    else:
+        partition = fakes.Partition("/dev/disk3s1", "/", "apfs", "rw")
+    return fakes.FakePsutil(
+        cpu=[fakes.DarwinCPUTimes(1.0, 0.0, 2.0, 30.0)] * 4,
+        memory=fakes.DarwinVirtualMemory(8000, 5000, 37.5, 3000, 1000, 2000, 1500, 700),
+        swap=fakes.SwapMemory(4000, 1000, 3000, 25.0, 0, 0),
+        nics={
+            "en0": fakes.NetIO(1, 2, 3, 4, 0, 0, 0, 0),
+            "lo0": fakes.NetIO(5, 5, 1, 1, 0, 0, 0, 0),
+        },
+        disks={"disk0": fakes.DarwinDiskIO(1, 2, 512, 1024, 30, 40)},
+        partitions=[partition],
+        usage={"C:\\": fakes.DiskUsage(1000, 600, 400, 60.0)},
+        stats=fakes.CPUStats(500, 70, 0, 0),
+        processes=[
+            fakes.FakeProcess(1, 0, "launchd", ["/sbin/launchd"]),
+            fakes.FakeProcess(10, 1, "leitstand", ["leitstand", "serve"]),
+        ],
+    )
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_every_default_collector_runs_off_linux(platform: str) -> None:
+    host = Host(system=psutil_like(platform), platform=platform)
+    collectors = build_collectors(ExporterSettings(), host)
+    registry = fakes.registry_of(*collectors)
+
+    names = {collector.name for collector in collectors}
+    assert "cgroup" not in names
+    assert "processes" in names
+    for name in names:
+        success = registry.get_sample_value("node_scrape_collector_success", {"collector": name})
+        assert success == 1, f"collector {name} failed on {platform}"
+    mount = {
+        "device": "C:\\" if platform == "win32" else "/dev/disk3s1",
+        "fstype": "NTFS" if platform == "win32" else "apfs",
+        "mountpoint": "C:\\" if platform == "win32" else "/",
+    }
+    assert registry.get_sample_value("node_filesystem_device_error", mount) == 0
+    assert registry.get_sample_value("node_memory_MemTotal_bytes") == 8000
+    assert registry.get_sample_value("node_cpu_seconds_total", {"cpu": "3", "mode": "idle"}) == 30
+    assert (
+        registry.get_sample_value("namedprocess_namegroup_num_procs", {"groupname": "leitstand"})
+        == 1
+    )
