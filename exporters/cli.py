@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
         "with node_exporter's and process-exporter's metric names.",
     )
     for flag, field in _VALUE_FLAGS.items():
-        parser.add_argument(flag, dest=field, default=None, help=_HELP[field])
+        parser.add_argument(
+            flag, dest=field, default=None, metavar=_metavar(field), help=_HELP[field]
+        )
     parser.add_argument(
         "--process-group",
         dest="process_groups",
@@ -95,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"enable or disable the {name} collector",
         )
     return parser
+
+
+def _metavar(field: str) -> str:
+    if field.endswith(("_include", "_exclude")):
+        return "REGEX"
+    if field.endswith("_seconds"):
+        return "SECONDS"
+    if field.startswith("path_") or field.endswith("_path"):
+        return "PATH"
+    return field.removeprefix("log_").upper()
 
 
 def load_settings(argv: list[str], host: Host | None = None) -> ExporterSettings:
