@@ -45,33 +45,45 @@ def latency_bucket(thresholds: Thresholds) -> str:
 
 
 def erp_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
+    """Rates, error ratios and latency of the app per route, instance and job over 5m."""
     erp = f'job="{thresholds.jobs.erp}"'
     window = timing.range(RATE_WINDOW_MS)
+    le = latency_bucket(thresholds)
     rules: list[Rule] = [
         record(
             "instance_handler:http_requests:rate5m",
             f"sum by (job, instance, handler) (rate(http_requests_total{{{erp}}}[{window}]))",
         ),
         record(
-            "instance_handler:http_requests_errors:ratio_rate5m",
-            "(\n"
-            "  sum by (job, instance, handler) (\n"
-            f'    rate(http_requests_total{{{erp},status=~"5.."}}[{window}])\n'
-            "  )\n"
-            "  or 0 * instance_handler:http_requests:rate5m\n"
+            "instance:http_requests:rate5m",
+            "sum by (job, instance) (instance_handler:http_requests:rate5m)",
+        ),
+        record("job:http_requests:rate5m", "sum by (job) (instance:http_requests:rate5m)"),
+        # Zero rather than no series while a route has not failed yet.
+        record(
+            "instance_handler:http_requests_errors:rate5m",
+            "sum by (job, instance, handler) (\n"
+            f'  rate(http_requests_total{{{erp},status=~"5.."}}[{window}])\n'
             ")\n"
-            "/ (instance_handler:http_requests:rate5m > 0)\n",
+            "or 0 * instance_handler:http_requests:rate5m\n",
         ),
         record(
-            "job:http_requests:rate5m",
-            f"sum by (job) (rate(http_requests_total{{{erp}}}[{window}]))",
+            "instance:http_requests_errors:rate5m",
+            "sum by (job, instance) (instance_handler:http_requests_errors:rate5m)",
         ),
         record(
-            "job:http_requests_errors:ratio_rate5m",
-            f'(sum by (job) (rate(http_requests_total{{{erp},status=~"5.."}}[{window}]))'
-            " or 0 * job:http_requests:rate5m)\n"
-            "/ (job:http_requests:rate5m > 0)\n",
+            "job:http_requests_errors:rate5m",
+            "sum by (job) (instance:http_requests_errors:rate5m)",
         ),
+    ]
+    for level in ("instance_handler", "instance", "job"):
+        rules.append(
+            record(
+                f"{level}:http_requests_errors:ratio_rate5m",
+                f"{level}:http_requests_errors:rate5m\n/ ({level}:http_requests:rate5m > 0)\n",
+            )
+        )
+    rules += [
         record(
             "instance_handler_le:http_request_duration_seconds_bucket:rate5m",
             "sum by (job, instance, handler, le) (\n"
@@ -87,6 +99,22 @@ def erp_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
         record(
             "job_le:http_request_duration_seconds_bucket:rate5m",
             "sum by (job, le) (instance_le:http_request_duration_seconds_bucket:rate5m)",
+        ),
+        record(
+            "instance:http_request_duration_seconds_count:rate5m",
+            "sum by (job, instance) (\n"
+            f"  rate(http_request_duration_seconds_count{{{erp}}}[{window}])\n"
+            ")\n",
+        ),
+        # Requests slower than the latency objective's threshold, per request.
+        record(
+            "instance:http_requests_slow:ratio_rate5m",
+            "1 - (\n"
+            "  sum by (job, instance) (\n"
+            f'    instance_le:http_request_duration_seconds_bucket:rate5m{{le="{le}"}}\n'
+            "  )\n"
+            "  / (instance:http_request_duration_seconds_count:rate5m > 0)\n"
+            ")\n",
         ),
     ]
     for level, keep, requests in (
@@ -148,37 +176,33 @@ def erp_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
 
 
 def slo_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
-    """Request rates, error ratios and slow-request ratios per instance over every SLO window."""
-    erp = f'job="{thresholds.jobs.erp}"'
+    """Error ratios and slow-request ratios per instance over the SLO windows.
+
+    Each window longer than 5m sums the recorded 5m rates instead of reading
+    the raw counters: one series per instance instead of one per route, status
+    and bucket, which keeps a 3-day window cheap to evaluate.
+    """
     le = latency_bucket(thresholds)
+    fast = f'instance_le:http_request_duration_seconds_bucket:rate5m{{le="{le}"}}'
     rules: list[Rule] = []
     for nominal in slo_windows(thresholds):
+        if nominal == RATE_WINDOW_MS:
+            continue  # recorded from the raw counters with the other 5m series
         name = format_duration(nominal)
         window = timing.range(nominal)
-        requests = f"instance:http_requests:rate{name}"
-        errors = f'rate(http_requests_total{{{erp},status=~"5.."}}[{window}])'
-        observations = f"rate(http_request_duration_seconds_count{{{erp}}}[{window}])"
         rules += [
             record(
-                requests,
-                f"sum by (job, instance) (rate(http_requests_total{{{erp}}}[{window}]))",
-            ),
-            record(
                 f"instance:http_requests_errors:ratio_rate{name}",
-                "(\n"
-                f"  sum by (job, instance) ({errors})\n"
-                f"  or 0 * {requests}\n"
-                ")\n"
-                f"/ ({requests} > 0)\n",
+                f"sum_over_time(instance:http_requests_errors:rate5m[{window}])\n"
+                f"/ (sum_over_time(instance:http_requests:rate5m[{window}]) > 0)\n",
             ),
             record(
                 f"instance:http_requests_slow:ratio_rate{name}",
                 "1 - (\n"
-                "  sum by (job, instance) (\n"
-                f'    rate(http_request_duration_seconds_bucket{{{erp},le="{le}"}}[{window}])\n'
-                "  )\n"
+                f"  sum by (job, instance) (sum_over_time({fast}[{window}]))\n"
                 "  / (\n"
-                f"    sum by (job, instance) ({observations})\n"
+                "    sum_over_time(instance:http_request_duration_seconds_count:rate5m"
+                f"[{window}])\n"
                 "    > 0\n"
                 "  )\n"
                 ")\n",
@@ -291,5 +315,5 @@ def optimizer_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
 def recording_groups(thresholds: Thresholds, timing: RuleTiming) -> list[Group]:
     return [
         builder(thresholds, timing)
-        for builder in (slo_rules, erp_rules, cache_rules, host_rules, optimizer_rules)
+        for builder in (erp_rules, slo_rules, cache_rules, host_rules, optimizer_rules)
     ]
