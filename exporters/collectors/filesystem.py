@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import os
 import re
@@ -65,10 +64,8 @@ class FilesystemCollector:
         self.mount_points = mount_points
         self.fs_types = fs_types
         self.mount_timeout = mount_timeout
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=4, thread_name_prefix="statvfs"
-        )
-        self._stuck: set[str] = set()
+        # Mount points with a statvfs call in flight on a worker thread.
+        self._in_flight: set[str] = set()
         self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
@@ -102,7 +99,7 @@ class FilesystemCollector:
         for mount in self._mounts():
             labels = [mount.device, mount.fstype, mount.mountpoint]
             usage = self._usage(mount)
-            families["device_error"].add_metric(labels, 0.0 if usage else 1.0)
+            families["device_error"].add_metric(labels, 1.0 if usage is None else 0.0)
             if usage is None:
                 continue
             families["size"].add_metric(labels, usage.size)
@@ -119,8 +116,8 @@ class FilesystemCollector:
             mounts = self._procfs_mounts()
         else:
             mounts = [
-                Mount(p.device, p.mountpoint, p.fstype)
-                for p in self.host.system.disk_partitions(all=True)
+                Mount(partition.device, partition.mountpoint, partition.fstype)
+                for partition in self.host.system.disk_partitions(all=True)
             ]
         selected: dict[tuple[str, str, str], Mount] = {}
         for mount in mounts:
@@ -150,29 +147,39 @@ class FilesystemCollector:
                 logger.debug("statvfs on mount point %s failed: %s", mount.mountpoint, exc)
                 return None
         with self._lock:
-            if mount.mountpoint in self._stuck:
+            if mount.mountpoint in self._in_flight:
                 return None
-        future = self._executor.submit(self._stat, mount.mountpoint)
-        try:
-            return future.result(timeout=self.mount_timeout)
-        except concurrent.futures.TimeoutError:
-            with self._lock:
-                self._stuck.add(mount.mountpoint)
+            # Marked before the call, so that a concurrent scrape does not start a second one.
+            self._in_flight.add(mount.mountpoint)
+
+        outcome: list[Usage | OSError] = []
+        done = threading.Event()
+
+        def stat() -> None:
+            try:
+                outcome.append(self._stat(mount.mountpoint))
+            except OSError as exc:
+                outcome.append(exc)
+            finally:
+                with self._lock:
+                    self._in_flight.discard(mount.mountpoint)
+                done.set()
+
+        # A daemon thread, not a pool worker: a call stuck for good must not hold up exit.
+        threading.Thread(target=stat, name="statvfs", daemon=True).start()
+        if not done.wait(self.mount_timeout):
             logger.warning(
                 "statvfs on mount point %s timed out after %.1f s; skipping it until the call "
                 "returns (raise --collector.filesystem.mount-timeout for a slow server)",
                 mount.mountpoint,
                 self.mount_timeout,
             )
-            future.add_done_callback(lambda _: self._unstick(mount.mountpoint))
             return None
-        except OSError as exc:
-            logger.debug("statvfs on mount point %s failed: %s", mount.mountpoint, exc)
+        result = outcome[0]
+        if isinstance(result, OSError):
+            logger.debug("statvfs on mount point %s failed: %s", mount.mountpoint, result)
             return None
-
-    def _unstick(self, mountpoint: str) -> None:
-        with self._lock:
-            self._stuck.discard(mountpoint)
+        return result
 
     def _stat(self, mountpoint: str) -> Usage:
         if self.host.is_windows or not hasattr(os, "statvfs"):

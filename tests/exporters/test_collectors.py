@@ -415,6 +415,6 @@ def test_filesystem_stuck_network_mount_is_skipped(
     assert calls.count("/remote") == 1
 
     server_back.set()
-    wait_until(lambda: "/remote" not in collector._stuck, timeout=10, what="the stat to return")
+    wait_until(lambda: "/remote" not in collector._in_flight, timeout=10, what="the stat to return")
     assert registry.get_sample_value("node_filesystem_device_error", remote) == 0
     assert calls.count("/remote") == 2
