@@ -152,13 +152,13 @@ class FilesystemCollector:
             # Marked before the call, so that a concurrent scrape does not start a second one.
             self._in_flight.add(mount.mountpoint)
 
-        outcome: list[Usage | OSError] = []
+        outcome: list[Usage | Exception] = []
         done = threading.Event()
 
         def stat() -> None:
             try:
                 outcome.append(self._stat(mount.mountpoint))
-            except OSError as exc:
+            except Exception as exc:  # handed to the scrape thread below
                 outcome.append(exc)
             finally:
                 with self._lock:
@@ -179,6 +179,8 @@ class FilesystemCollector:
         if isinstance(result, OSError):
             logger.debug("statvfs on mount point %s failed: %s", mount.mountpoint, result)
             return None
+        if isinstance(result, Exception):
+            raise result
         return result
 
     def _stat(self, mountpoint: str) -> Usage:
