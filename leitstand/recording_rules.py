@@ -184,6 +184,7 @@ def slo_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
     """
     le = latency_bucket(thresholds)
     fast = f'instance_le:http_request_duration_seconds_bucket:rate5m{{le="{le}"}}'
+    observations = "instance:http_request_duration_seconds_count:rate5m"
     rules: list[Rule] = []
     for nominal in slo_windows(thresholds):
         if nominal == RATE_WINDOW_MS:
@@ -199,12 +200,8 @@ def slo_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
             record(
                 f"instance:http_requests_slow:ratio_rate{name}",
                 "1 - (\n"
-                f"  sum by (job, instance) (sum_over_time({fast}[{window}]))\n"
-                "  / (\n"
-                "    sum_over_time(instance:http_request_duration_seconds_count:rate5m"
-                f"[{window}])\n"
-                "    > 0\n"
-                "  )\n"
+                f"  sum by (job, instance) (\n    sum_over_time({fast}[{window}])\n  )\n"
+                f"  / (sum_over_time({observations}[{window}]) > 0)\n"
                 ")\n",
             ),
         ]
