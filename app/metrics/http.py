@@ -2,19 +2,20 @@
 
 The middleware wraps the whole app, outside Starlette's error handling, so it
 records the status code the server actually sent: a 500 from an unhandled
-exception, a 401 or 503 from another middleware. A request is recorded when
-the last body chunk is sent; background tasks that run after it are not part
-of its latency.
+exception, a 401 or 503 from another middleware. A request is recorded just
+before its last body chunk is sent; background tasks that run after it are
+not part of its latency. Samples go through ``SampleBuffer``, which writes
+them to the metric values in batches.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.metrics.buffer import SampleBuffer
 from app.metrics.database import QUERIES_PER_REQUEST, QueryCount, request_queries
 from app.metrics.routes import RouteTemplates
 
@@ -44,6 +45,9 @@ _METHODS = {
 }
 OTHER_METHOD = "other"
 
+# One per process: the metric values it writes are per process too.
+BUFFER = SampleBuffer(REQUESTS, DURATION, IN_FLIGHT, QUERIES_PER_REQUEST)
+
 
 class HttpMetricsMiddleware:
     """Count, time and track in-flight HTTP requests by route template."""
@@ -51,9 +55,6 @@ class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, routes: RouteTemplates) -> None:
         self.app = app
         self.routes = routes
-        # Label children by (handler, method, status): labels() takes a lock
-        # and builds a tuple on every call, a dictionary lookup does not.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,18 +64,20 @@ class HttpMetricsMiddleware:
         started = time.perf_counter()
         queries = QueryCount()
         token = request_queries.set(queries)
-        IN_FLIGHT.inc()
+        BUFFER.start()
         status = 0
         recorded = False
 
         async def send_and_record(message: Message) -> None:
             nonlocal status, recorded
-            await send(message)
             if message["type"] == "http.response.start":
                 status = message["status"]
             elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Recorded before the client can see the end of the response,
+                # so a scrape that follows it counts it.
                 recorded = True
                 self._record(scope, status, started, queries)
+            await send(message)
 
         try:
             await self.app(scope, receive, send_and_record)
@@ -86,19 +89,10 @@ class HttpMetricsMiddleware:
                 self._record(scope, status or 500, started, queries)
 
     def _record(self, scope: Scope, status: int, started: float, queries: QueryCount) -> None:
-        duration = time.perf_counter() - started
-        IN_FLIGHT.dec()
-        handler = self.routes.handler(scope)
-        method = _METHODS.get(scope["method"], OTHER_METHOD)
-        key = (handler, method, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                REQUESTS.labels(handler, method, str(status)),
-                DURATION.labels(handler, method),
-                QUERIES_PER_REQUEST.labels(handler),
-            )
-        requests, durations, queries_per_request = children
-        requests.inc()
-        durations.observe(duration)
-        queries_per_request.observe(queries.value)
+        BUFFER.finish(
+            self.routes.handler(scope),
+            _METHODS.get(scope["method"], OTHER_METHOD),
+            status,
+            time.perf_counter() - started,
+            queries.value,
+        )

@@ -11,18 +11,28 @@ own template lacks two prefixes, which are recovered here:
 
 Prefixes with path parameters in them are recovered with their values; no
 route in this app uses one.
+
+A response sent before routing (a response cache serving a hit) leaves no
+route in the scope; its path is then matched against the templates of the
+app's OpenAPI schema, so a cache hit counts under the same template as a miss.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from starlette.routing import BaseRoute, Host, Mount, Route
+from starlette.routing import BaseRoute, Host, Mount, Route, compile_path
 from starlette.types import Scope
+
+logger = logging.getLogger("leitstand.metrics")
 
 # The handler label of a request that matched no route (scanners, typos).
 UNMATCHED = "none"
+# Paths remembered by the schema match; past this many, matches are not stored.
+MAX_REMEMBERED_PATHS = 4096
 
 
 class RouteTemplates:
@@ -33,6 +43,8 @@ class RouteTemplates:
         # first request that needs them, when every router has been included.
         self._app = app
         self._by_endpoint: dict[int, str] | None = None
+        self._schema_patterns: list[tuple[re.Pattern[str], str]] | None = None
+        self._by_path: dict[str, str] = {}
 
     def handler(self, scope: Scope) -> str:
         """Return the template of the route that answered ``scope``, or ``none``."""
@@ -41,13 +53,46 @@ class RouteTemplates:
             return _route_template(route, scope)
         endpoint = scope.get("endpoint")
         if endpoint is None:
-            return UNMATCHED
+            return self._match_schema(scope["path"])
         templates = self._by_endpoint
         if templates is None or id(endpoint) not in templates:
             # First use, or a route added after it: rebuild the table once.
             templates = self._by_endpoint = endpoint_templates(self._app.routes)
             templates.setdefault(id(endpoint), UNMATCHED)
         return templates[id(endpoint)]
+
+    def _match_schema(self, path: str) -> str:
+        template = self._by_path.get(path)
+        if template is not None:
+            return template
+        if self._schema_patterns is None:
+            self._schema_patterns = schema_patterns(self._app)
+        template = next(
+            (template for pattern, template in self._schema_patterns if pattern.match(path)),
+            UNMATCHED,
+        )
+        # Unmatched paths are not stored: scanners send endless different ones.
+        if template != UNMATCHED and len(self._by_path) < MAX_REMEMBERED_PATHS:
+            self._by_path[path] = template
+        return template
+
+
+def schema_patterns(app: Any) -> list[tuple[re.Pattern[str], str]]:
+    """Return a pattern per path template of the app's OpenAPI schema, in route order."""
+    openapi = getattr(app, "openapi", None)
+    if openapi is None:
+        return []
+    try:
+        paths: dict[str, Any] = openapi().get("paths", {})
+    except Exception:
+        logger.warning(
+            "Building the OpenAPI schema failed; responses sent before routing "
+            "are labelled handler=%s",
+            UNMATCHED,
+            exc_info=True,
+        )
+        return []
+    return [(compile_path(template)[0], template) for template in paths]
 
 
 def _route_template(route: Any, scope: Scope) -> str:
