@@ -104,8 +104,10 @@ class ProcfsProcessTable:
             if entry is None:
                 try:
                     entry = self._entry(pid, names, settled_before)
-                except (FileNotFoundError, ProcessLookupError):
-                    continue  # exited since the listing
+                except OSError:
+                    # Exited since the listing (ENOENT, ESRCH), or hidden from this user by
+                    # procfs's hidepid option (EACCES).
+                    continue
             else:
                 names[(pid, entry.handle[19])] = (entry.name, entry.cmdline)
             entries.append(entry)

@@ -399,3 +399,14 @@ def test_procfs_table_rereads_members_and_reused_pids(tmp_path: Path) -> None:
     assert registry.get_sample_value("namedprocess_namegroup_cpu_seconds_total", user) == (
         350 / ticks
     )
+
+
+def test_procfs_table_skips_unreadable_process(tmp_path: Path) -> None:
+    (tmp_path / "uptime").write_text("1000.00 1500.00\n")
+    fake_process(tmp_path, 1, "init", "/sbin/init", 0, utime=0, start=1)
+    fake_process(tmp_path, 10, "leitstand", "leitstand serve", 1, utime=100, start=500)
+    # A stat file that cannot be read as a file, as with hidepid for another user's process.
+    (tmp_path / "30" / "stat").mkdir(parents=True)
+    table = ProcfsProcessTable(tmp_path)
+
+    assert sorted(entry.pid for entry in table.entries()) == [1, 10]
