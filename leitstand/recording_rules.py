@@ -285,6 +285,13 @@ def host_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
             f"  rate(namedprocess_namegroup_cpu_seconds_total{{{node}}}[{window}])\n"
             ")\n",
         ),
+        record(
+            "instance_groupname:namedprocess_namegroup_resident_memory_bytes:sum",
+            "sum by (job, instance, groupname) (\n"
+            f'  last_over_time(namedprocess_namegroup_memory_bytes{{{node},memtype="resident"}}'
+            f"[{window}])\n"
+            ")\n",
+        ),
     ]
     return {"name": "leitstand-host.rules", "rules": rules}
 
