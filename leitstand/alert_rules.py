@@ -160,7 +160,7 @@ def erp_rules(builder: AlertBuilder) -> Group:
 def slo_rules(builder: AlertBuilder) -> Group:
     slos = builder.thresholds.slos
     rules: list[Rule] = []
-    for name, ratio, budget, objective, what in (
+    for name, ratio, budget, objective, budget_name in (
         (
             "LeitstandErrorBudgetBurn",
             "http_requests_errors",
@@ -199,10 +199,10 @@ def slo_rules(builder: AlertBuilder) -> Group:
                     tier,
                     "erp",
                     expr,
-                    f"{{{{ $labels.instance }}}} is burning its {what} too fast.",
+                    f"{{{{ $labels.instance }}}} is burning its {budget_name} too fast.",
                     "Over the last "
                     f"{builder.timing.range(tier.long)} {{{{ $labels.instance }}}} burned its "
-                    f"{format_duration(slos.period)} {what} "
+                    f"{format_duration(slos.period)} {budget_name} "
                     '{{ $value | printf "%.1f" }} times as fast as the objective of '
                     f"{objective_text} allows (threshold {_number(tier.factor)}).",
                     labels={"long_window": long, "short_window": short},

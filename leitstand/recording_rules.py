@@ -44,11 +44,8 @@ def latency_bucket(thresholds: Thresholds) -> str:
     return repr(float(thresholds.slos.latency_threshold_seconds))
 
 
-def erp_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
-    """Rates, error ratios and latency of the app per route, instance and job over 5m."""
-    erp = f'job="{thresholds.jobs.erp}"'
-    window = timing.range(RATE_WINDOW_MS)
-    le = latency_bucket(thresholds)
+def _request_rules(erp: str, window: str) -> list[Rule]:
+    """Request rates and error ratios per route, instance and job."""
     rules: list[Rule] = [
         record(
             "instance_handler:http_requests:rate5m",
@@ -83,7 +80,12 @@ def erp_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
                 f"{level}:http_requests_errors:rate5m\n/ ({level}:http_requests:rate5m > 0)\n",
             )
         )
-    rules += [
+    return rules
+
+
+def _latency_rules(erp: str, window: str, le: str) -> list[Rule]:
+    """Latency buckets, quantiles and the share of slow requests per route, instance and job."""
+    rules: list[Rule] = [
         record(
             "instance_handler_le:http_request_duration_seconds_bucket:rate5m",
             "sum by (job, instance, handler, le) (\n"
@@ -132,9 +134,14 @@ def erp_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
                     {"quantile": str(quantile)},
                 )
             )
+    return rules
+
+
+def _capacity_rules(thresholds: Thresholds, erp: str, window: str) -> list[Rule]:
+    """Database work per request, requests in flight against their limit, and shedding."""
     shed_limit = f'last_over_time(erp_control_value{{{erp},knob="shed.max_in_flight"}}[{window}])'
     workers = f"last_over_time(erp_workers{{{erp}}}[{window}])"
-    rules += [
+    return [
         record(
             "instance_handler:erp_db_queries_per_request:avg_rate5m",
             "sum by (job, instance, handler) (\n"
@@ -171,6 +178,17 @@ def erp_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
             "instance:erp_shed_requests:rate5m",
             f"sum by (job, instance) (rate(erp_shed_requests_total{{{erp}}}[{window}]))",
         ),
+    ]
+
+
+def erp_rules(thresholds: Thresholds, timing: RuleTiming) -> Group:
+    """The app's 5m series: requests, latency and capacity per route, instance and job."""
+    erp = f'job="{thresholds.jobs.erp}"'
+    window = timing.range(RATE_WINDOW_MS)
+    rules = [
+        *_request_rules(erp, window),
+        *_latency_rules(erp, window, latency_bucket(thresholds)),
+        *_capacity_rules(thresholds, erp, window),
     ]
     return {"name": "leitstand-erp.rules", "rules": rules}
 

@@ -143,7 +143,10 @@ def apply_overrides(thresholds: Thresholds, overrides: dict[str, dict[str, float
     data = thresholds.model_dump(by_alias=True)
     for alert, fields in overrides.items():
         if alert not in data["alerts"]:
-            raise ThresholdsError(f"unknown alert {alert!r}; known: {sorted(data['alerts'])}")
+            raise ThresholdsError(
+                f"unknown alert {alert!r} in the overrides; expected one of "
+                f"{sorted(data['alerts'])}"
+            )
         data["alerts"][alert].update(fields)
     return Thresholds.model_validate(data)
 
