@@ -13,7 +13,12 @@ import psutil
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporters.collectors.processes import ProcessGroup, ProcessGroupCollector, assign_groups
+from exporters.collectors.processes import (
+    DEFAULT_PROCESS_GROUPS,
+    ProcessGroup,
+    ProcessGroupCollector,
+    assign_groups,
+)
 from exporters.host import Host
 from exporters.process_table import ProcessEntry, ProcessUsage, ProcfsProcessTable
 from tests.exporters import fakes
@@ -410,3 +415,21 @@ def test_procfs_table_skips_unreadable_process(tmp_path: Path) -> None:
     table = ProcfsProcessTable(tmp_path)
 
     assert sorted(entry.pid for entry in table.entries()) == [1, 10]
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "expected"),
+    [
+        ("/venv/bin/python3 /venv/bin/leitstand serve --workers 2 --port 8003", True),
+        ("/venv/bin/python3 -m leitstand serve --host 127.0.0.1 --port 44701", True),
+        ("/venv/bin/python3 -m leitstand exporter --port 9105", False),
+        ("/venv/bin/python3 -m leitstand up", False),
+        ("/venv/bin/python3 -m leitstand bench run --process-group leitstand", False),
+    ],
+    ids=["console-script", "module", "exporter", "stack", "bench"],
+)
+def test_default_group_matches_app_only(cmdline: str, expected: bool) -> None:
+    (default,) = (ProcessGroup.parse(spec) for spec in DEFAULT_PROCESS_GROUPS)
+
+    assert default.name == "leitstand"
+    assert default.matches(entry(10, 1, "python3", cmdline)) is expected
