@@ -1,8 +1,10 @@
 """A fast encoder for the Prometheus text format 0.0.4, the format node_exporter serves.
 
-prometheus_client's ``generate_latest`` spends about 25 µs per sample on checks for UTF-8
-metric names that this exporter never produces; encoding counters and gauges directly takes
-a fraction of that. Families of any other type go through ``generate_latest`` unchanged.
+prometheus_client 0.26's ``generate_latest`` spends most of its time per sample on escaping
+checks for UTF-8 metric names, which this exporter never produces. Encoding counters and
+gauges directly took 0.6 ms for the exporter's 176 samples, against 3.8 ms for
+``generate_latest``, on the 2-core development machine under load. Families of any other
+type go through ``generate_latest`` unchanged.
 """
 
 from __future__ import annotations

@@ -61,8 +61,9 @@ class ProcfsProcessTable:
     ``entries`` reads the stat file of new processes, of young ones and of the pids in
     ``fresh`` (the group members). Every other process keeps what was read of it before,
     because its parent and start time do not change. On a typical host that is most of the
-    table: kernel threads and daemons. Every ``full_read_seconds`` all stat files are read again: a
-    process that took over the pid of one that exited between two scrapes is seen then.
+    table: kernel threads and daemons. Every ``full_read_seconds`` all stat files are read
+    again, so a new process that reuses the pid of a process that exited between two scrapes
+    is assigned to its group then.
     """
 
     def __init__(

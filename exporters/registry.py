@@ -38,7 +38,7 @@ COLLECTOR_NAMES = (
 
 
 def default_collectors(host: Host) -> list[str]:
-    """Every collector, but ``cgroup`` only where cgroups exist (Linux)."""
+    """Return every collector name, with ``cgroup`` only where cgroups exist (Linux)."""
     return [name for name in COLLECTOR_NAMES if name != "cgroup" or host.is_linux]
 
 
@@ -102,7 +102,7 @@ def build_collectors(
 
 
 def build_registry(collectors: list[Collector]) -> CollectorRegistry:
-    """A registry with the given collectors plus the exporter's own ``process_*`` metrics."""
+    """Build a registry of the collectors plus the exporter's own ``process_*`` metrics."""
     registry = CollectorRegistry()
     registry.register(NodeCollector(collectors))
     ProcessCollector(registry=registry)

@@ -21,8 +21,8 @@ class LoadavgCollector:
             fields = (self.host.procfs / "loadavg").read_text().split()
             loads = (float(fields[0]), float(fields[1]), float(fields[2]))
         else:
-            # NOTE: psutil emulates the load average on Windows; it reads 0 until the
-            # emulation thread that the first call starts has run for a few seconds.
+            # NOTE: psutil emulates the load average on Windows. It reads 0 until the
+            # thread that the first call starts has sampled for a few seconds.
             loads = self.host.system.getloadavg()
         for minutes, load in zip((1, 5, 15), loads, strict=True):
             yield GaugeMetricFamily(f"node_load{minutes}", f"{minutes}m load average.", value=load)

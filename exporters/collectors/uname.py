@@ -18,7 +18,7 @@ class UnameCollector:
         self.host = host
 
     def collect(self) -> Iterator[Metric]:
-        # platform.uname() caches its first result; os.uname() sees a renamed host.
+        # platform.uname() caches its first result, so only os.uname() reports a renamed host.
         uname = os.uname() if hasattr(os, "uname") else platform.uname()
         domainname = "(none)"
         if self.host.is_linux:
