@@ -1,10 +1,10 @@
 """A fast encoder for the Prometheus text format 0.0.4, the format node_exporter serves.
 
 prometheus_client 0.26's ``generate_latest`` spends most of its time per sample on escaping
-checks for UTF-8 metric names, which this exporter never produces. Encoding counters and
-gauges directly took 0.6 ms for the exporter's 176 samples, against 3.8 ms for
-``generate_latest``, on the 2-core development machine under load. Families of any other
-type go through ``generate_latest`` unchanged.
+checks for UTF-8 metric names, which this exporter never produces. For the exporter's 176
+samples, encoding counters and gauges directly took 0.53 ms of CPU against 2.2 ms for
+``generate_latest`` (scripts/bench_exporter.py on the 2-core development machine, under
+load). Families of any other type go through ``generate_latest`` unchanged.
 """
 
 from __future__ import annotations
