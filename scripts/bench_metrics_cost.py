@@ -9,7 +9,7 @@ and wrk's was not. It reports the median requests per second of each and the
 median and spread of the per-round ratio instrumented / plain.
 
 ``scrape`` starts one instance with four workers, sends traffic to every
-route so that each worker holds series, and times scrapes of ``/metrics``
+route so that each worker has series, and times scrapes of ``/metrics``
 the way Prometheus sends them.
 
 Usage::
@@ -93,7 +93,7 @@ def serve(name: str, flags: Sequence[str], folder: Path, core: int | None) -> It
                 if httpx.get(instance.url + "/health", timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} did not answer within 60 s")
+                raise TimeoutError(f"{name} did not respond within 60 s")
             time.sleep(0.2)
         yield instance
     finally:
@@ -224,7 +224,7 @@ def measure_scrape(args: argparse.Namespace) -> None:
     ]
     try:
         with serve("scrape", ["--workers", str(args.workers)], folder, None) as instance:
-            for path in paths:  # every worker answers some of each: many series per worker
+            for path in paths:  # every worker serves some of each: many series per worker
                 subprocess.run(
                     ["wrk", "-t1", "-c8", "-d1s", instance.url + path],
                     check=True,

@@ -84,8 +84,8 @@ class HttpMetricsMiddleware:
         finally:
             request_queries.reset(token)
             if not recorded:
-                # An exception before the response started is answered with 500
-                # by the server; a response cut short keeps the status it began with.
+                # The server sends 500 for an exception before the response
+                # started. A response cut short keeps the status it began with.
                 self._record(scope, status or 500, started, queries)
 
     def _record(self, scope: Scope, status: int, started: float, queries: QueryCount) -> None:

@@ -13,7 +13,7 @@ Prefixes with path parameters in them are recovered with their values; no
 route in this app uses one.
 
 A response sent before routing (a response cache serving a hit) leaves no
-route in the scope; its path is then matched against the templates of the
+route in the scope. Its path is then matched against the templates of the
 app's OpenAPI schema, so a cache hit counts under the same template as a miss.
 """
 
@@ -47,7 +47,7 @@ class RouteTemplates:
         self._by_path: dict[str, str] = {}
 
     def handler(self, scope: Scope) -> str:
-        """Return the template of the route that answered ``scope``, or ``none``."""
+        """Return the template of the route that handled ``scope``, or ``none``."""
         route = scope.get("route")
         if route is not None:
             return _route_template(route, scope)
@@ -127,8 +127,8 @@ def endpoint_templates(routes: Iterable[BaseRoute], prefix: str = "") -> dict[in
         if isinstance(route, Mount):
             inner = route.routes
             if inner:
-                # A mounted app with a router that matched nothing leaves the
-                # mounted app as the endpoint: no route answered.
+                # When the mounted app's router matches nothing, the mounted
+                # app itself stays the endpoint, and no route handled the request.
                 templates.setdefault(id(route.app), UNMATCHED)
                 for key, template in endpoint_templates(inner, prefix + route.path).items():
                     templates.setdefault(key, template)

@@ -77,8 +77,8 @@ def run_instance(
     )
 
     # Metrics created while importing and building the app wrote files under
-    # the supervisor's pid; it serves no requests, so they would only add a
-    # zero series per supervisor to every per-process gauge.
+    # the supervisor's pid. The supervisor serves no requests, so those files
+    # would only add a zero series to every per-process gauge.
     mark_worker_dead(run_folder.metrics_path, os.getpid())
 
     state = SharedState(run_folder.state_path)

@@ -29,7 +29,7 @@ def require_token(token: str | None = None) -> None:
 
 
 class Shedding:
-    """Answers 503 to requests with an ``x-shed`` header, before any route runs."""
+    """Send 503 for requests with an ``x-shed`` header, before any route runs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -170,7 +170,7 @@ async def test_status_is_what_the_client_got(app: FastAPI) -> None:
 
     assert delta(KUNDE + "/geheim", "401") == 1
     assert delta(KUNDE + "/geheim", "200") == 0
-    # The shedding middleware answers before routing; the path still names the route.
+    # The shedding middleware responds before routing, and the path still names the route.
     assert delta(KUNDE, "503") == 1
     assert delta(KUNDE, "200") == 0
 
@@ -251,7 +251,7 @@ async def test_no_metrics_setting_turns_instrumentation_off() -> None:
 
 
 class AnswerBeforeRouting:
-    """Answers requests with an ``x-cached`` header itself, as a response cache does on a hit."""
+    """Respond to requests with an ``x-cached`` header itself, as a response cache does on a hit."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

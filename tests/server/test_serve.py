@@ -155,7 +155,7 @@ def httpx_put(serve: Serve, path: str) -> int:
     return httpx.put(serve.url + path, timeout=10).status_code
 
 
-def test_port_in_use_is_one_line_and_status_2(tmp_path: Path) -> None:
+def test_port_in_use_exits_2(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -174,7 +174,7 @@ def test_port_in_use_is_one_line_and_status_2(tmp_path: Path) -> None:
     assert "--auto-port" in lines[0]
 
 
-def test_auto_port_takes_the_next_free_port_and_sigint_stops(tmp_path: Path) -> None:
+def test_auto_port_then_sigint(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", free_port()))
         holder.listen()
