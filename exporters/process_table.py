@@ -35,6 +35,7 @@ class ProcessEntry:
     handle: Any = None
     # Older than a second, so past the exec that follows a fork: name and command line
     # are final and may be cached for the life of the process.
+    # NOTE: a process that calls exec later than that keeps its first name and command line.
     settled: bool = True
 
 
