@@ -33,9 +33,8 @@ class ProcessEntry:
     start: float
     # The reader's own data for usage(): stat fields on Linux, a psutil.Process elsewhere.
     handle: Any = None
-    # Older than a second, so past the exec that follows a fork: name and command line
-    # are final and may be cached for the life of the process.
-    # NOTE: a process that calls exec later than that keeps its first name and command line.
+    # Older than a second, so past the exec that normally follows a fork: name and command
+    # line may be cached until the next full read.
     settled: bool = True
 
 
@@ -63,8 +62,9 @@ class ProcfsProcessTable:
     ``fresh`` (the group members). Every other process keeps what was read of it before,
     because its parent and start time do not change. On a typical host that is most of the
     table: kernel threads and daemons. Every ``full_read_seconds`` all stat files are read
-    again, so a new process that reuses the pid of a process that exited between two scrapes
-    is assigned to its group then.
+    again, names and command lines included. So a new process that reuses the pid of one that
+    exited between two scrapes, or a process that changes its command line, is assigned to
+    its group then.
     """
 
     def __init__(
@@ -80,8 +80,7 @@ class ProcfsProcessTable:
         self._ticks = os.sysconf("SC_CLK_TCK")
         self._page_size = os.sysconf("SC_PAGE_SIZE")
         self._boot_time: float | None = None
-        # (pid, start) -> (name, command line), read once per process once it is a second
-        # old; a later change of a process's own title goes unseen.
+        # (pid, start) -> (name, command line) of settled processes, until the next full read.
         self._names: dict[tuple[int, bytes], tuple[str, str]] = {}
         # pid -> entry of each settled process, from its last read.
         self._settled: dict[int, ProcessEntry] = {}
@@ -91,7 +90,10 @@ class ProcfsProcessTable:
         full_read = now >= self._next_full_read
         if full_read:
             self._next_full_read = now + self.full_read_seconds
+        # A full read also reads every name and command line again, which picks up a
+        # process that called exec late or rewrote its own title.
         previous = {} if full_read else self._settled
+        previous_names = {} if full_read else self._names
 
         entries = []
         names: dict[tuple[int, bytes], tuple[str, str]] = {}
@@ -105,7 +107,7 @@ class ProcfsProcessTable:
             entry = None if pid in fresh else previous.get(pid)
             if entry is None:
                 try:
-                    entry = self._entry(pid, names, settled_before)
+                    entry = self._entry(pid, previous_names, names, settled_before)
                 except OSError:
                     # Exited since the listing (ENOENT, ESRCH), or hidden from this user by
                     # procfs's hidepid option (EACCES).
@@ -121,7 +123,11 @@ class ProcfsProcessTable:
         return entries
 
     def _entry(
-        self, pid: int, names: dict[tuple[int, bytes], tuple[str, str]], settled_before: float
+        self,
+        pid: int,
+        previous_names: dict[tuple[int, bytes], tuple[str, str]],
+        names: dict[tuple[int, bytes], tuple[str, str]],
+        settled_before: float,
     ) -> ProcessEntry:
         folder = f"{self.procfs}/{pid}"
 
@@ -137,7 +143,7 @@ class ProcfsProcessTable:
         ppid = int(fields[1])
 
         key = (pid, fields[19])
-        known = self._names.get(key)
+        known = previous_names.get(key)
         if known is None:
             # Kernel threads (kthreadd, pid 2, and its children) have no command line.
             raw = b"" if pid == 2 or ppid == 2 else read_bytes(f"{folder}/cmdline")

@@ -141,8 +141,8 @@ class ProcessGroupCollector:
         # (pid, start) -> (group, user seconds, system seconds) from the previous scrape.
         self._last_seen: dict[tuple[int, float], tuple[str, float, float]] = {}
         self._exited_cpu = {group.name: [0.0, 0.0] for group in self.groups}
-        # (pid, start) -> first_match result; patterns are matched once per settled process.
-        self._matches: dict[tuple[int, float], str | None] = {}
+        # (pid, start, name, command line) -> first_match result of settled processes.
+        self._matches: dict[tuple[int, float, str, str], str | None] = {}
         self._members: set[int] = set()
 
     def collect(self) -> Iterator[Metric]:
@@ -163,10 +163,10 @@ class ProcessGroupCollector:
 
     def _direct_matches(self, entries: list[ProcessEntry]) -> dict[int, str | None]:
         known = self._matches
-        cache: dict[tuple[int, float], str | None] = {}
+        cache: dict[tuple[int, float, str, str], str | None] = {}
         matches: dict[int, str | None] = {}
         for entry in entries:
-            key = (entry.pid, entry.start)
+            key = (entry.pid, entry.start, entry.name, entry.cmdline)
             group_name = known[key] if key in known else first_match(entry, self.groups)
             matches[entry.pid] = group_name
             if entry.settled:

@@ -433,3 +433,22 @@ def test_default_group_matches_app_only(cmdline: str, expected: bool) -> None:
 
     assert default.name == "leitstand"
     assert default.matches(entry(10, 1, "python3", cmdline)) is expected
+
+
+def test_procfs_table_rereads_titles_at_full_read(tmp_path: Path) -> None:
+    (tmp_path / "uptime").write_text("1000.00 1500.00\n")
+    (tmp_path / "stat").write_text("btime 1700000000\n")
+    fake_process(tmp_path, 1, "init", "/sbin/init", 0, utime=0, start=1)
+    fake_process(tmp_path, 40, "python3", "python3 launcher.py", 1, utime=10, start=500)
+    clock = FakeClock()
+    table = ProcfsProcessTable(tmp_path, full_read_seconds=60.0, clock=clock)
+    registry = scrape_groups(ProcessGroupCollector(Host(), [LEITSTAND], table=table))
+    group = {"groupname": "leitstand"}
+
+    assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 0
+    # The same process (same pid and start time) now shows another command line.
+    fake_process(tmp_path, 40, "leitstand", "leitstand serve", 1, utime=10, start=500)
+    clock.now = 30.0
+    assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 0
+    clock.now = 61.0
+    assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 1
