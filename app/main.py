@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.body_limit import BodyLimitMiddleware
@@ -34,11 +35,34 @@ async def lifespan(application: FastAPI) -> AsyncIterator[None]:
     for hook in hooks:
         hook(database.engine)
     application.state.database = database
+    await _check_schema(database)
     logger.info("Database %s opened", database.engine.url.render_as_string())
     try:
         yield
     finally:
         await database.dispose()
+
+
+async def _check_schema(database: Database) -> None:
+    """Fail the start when the database has no ERP tables; let an unreachable one pass.
+
+    A database that is down may come up later, and ``/ready`` reports it
+    meanwhile. A reachable database without tables stays broken until seeded.
+    """
+    url = database.engine.url.render_as_string()
+    try:
+        has_schema = await database.has_schema()
+    except (SQLAlchemyError, OSError) as error:
+        logger.warning(
+            "Database %s is unreachable at start: %s; /ready answers 503 until it is", url, error
+        )
+        return
+    if not has_schema:
+        await database.dispose()
+        raise RuntimeError(
+            f"database {url} has no ERP tables; create and seed it with "
+            "'python -m app.db.setup' (same LEITSTAND_* settings) or start with 'leitstand serve'"
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.db.models import Artikel
 from app.settings import Settings
 
 # How long a SQLite connection waits for another process's write lock.
@@ -97,6 +98,13 @@ class Database:
             return
         async with self._write_lock, self._write_sessions() as session:
             yield session
+
+    async def has_schema(self) -> bool:
+        """Return whether the ERP tables exist (``prepare_database`` has run)."""
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: inspect(sync).has_table(Artikel.__tablename__)
+            )
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

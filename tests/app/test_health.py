@@ -30,16 +30,25 @@ async def test_not_ready_without_database(tmp_path: Path, caplog: pytest.LogCapt
     # A database file in a folder that does not exist cannot be opened.
     settings = small_settings(sqlite_url(tmp_path / "missing" / "erp.db"))
 
-    async with AppClient(create_app(settings)) as client:
-        with caplog.at_level(logging.WARNING, logger="leitstand.app"):
+    with caplog.at_level(logging.WARNING, logger="leitstand.app"):
+        async with AppClient(create_app(settings)) as client:
             ready = await client.get("/ready")
-        health = await client.get("/health")
+            health = await client.get("/health")
 
     assert ready.status_code == 503
     assert ready.json()["status"] == "unavailable"
     assert "database unreachable" in ready.json()["detail"]
     assert "Readiness check failed" in caplog.text
+    assert "is unreachable at start" in caplog.text
     assert health.status_code == 200
+
+
+async def test_start_without_tables_fails(tmp_path: Path) -> None:
+    app = create_app(small_settings(sqlite_url(tmp_path / "empty.db")))
+
+    with pytest.raises(RuntimeError, match=r"no ERP tables.*python -m app\.db\.setup"):
+        async with AppClient(app):
+            pass
 
 
 async def test_create_app_twice_in_one_process(database_path: Path) -> None:
