@@ -89,10 +89,26 @@ class Endpoint:
         return client.request(self.method, path, **kwargs)
 
 
+# Popular rows: HOT_SHARE of the requests go to the first HOT_FRACTION of the ids
+# (and of the list pages), the rest anywhere. Caches then see the repeated reads
+# that real users cause, which uniformly random ids would never repeat.
+HOT_SHARE = 0.8
+HOT_FRACTION = 0.05
+
+
+def _pick_id(rng: random.Random, rows: int) -> int:
+    if rng.random() < HOT_SHARE:
+        return rng.randint(1, max(int(rows * HOT_FRACTION), 1))
+    return rng.randint(1, rows)
+
+
 def _page(rng: random.Random, rows: int, limit: int = 50) -> str:
-    # Pages spread over the whole table, so a list is not always the cached first page.
-    offset = rng.randrange(0, max(rows - limit, 1))
-    return f"limit={limit}&offset={offset}"
+    pages = max(rows // limit, 1)
+    if rng.random() < HOT_SHARE:
+        page = rng.randrange(max(int(pages * HOT_FRACTION), 1))
+    else:
+        page = rng.randrange(pages)
+    return f"limit={limit}&offset={page * limit}"
 
 
 def _health(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
@@ -104,7 +120,7 @@ def _kunden_list(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
 
 
 def _kunde_detail(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
-    return f"/api/v1/kunden/{rng.randint(1, sizes.kunden)}", None
+    return f"/api/v1/kunden/{_pick_id(rng, sizes.kunden)}", None
 
 
 def _artikel_list(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
@@ -112,11 +128,11 @@ def _artikel_list(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
 
 
 def _artikel_detail(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
-    return f"/api/v1/artikel/{rng.randint(1, sizes.artikel)}", None
+    return f"/api/v1/artikel/{_pick_id(rng, sizes.artikel)}", None
 
 
 def _prognose(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
-    return f"/api/v1/artikel/{rng.randint(1, sizes.artikel)}/prognose", None
+    return f"/api/v1/artikel/{_pick_id(rng, sizes.artikel)}/prognose", None
 
 
 def _auftraege_list(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
@@ -124,13 +140,15 @@ def _auftraege_list(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody
 
 
 def _rechnung_detail(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
-    return f"/api/v1/rechnungen/{rng.randint(1, sizes.auftraege)}", None
+    return f"/api/v1/rechnungen/{_pick_id(rng, sizes.auftraege)}", None
 
 
 def _place_order(rng: random.Random, sizes: SeedSizes) -> tuple[str, JsonBody]:
+    # Articles of an order are drawn uniformly, so orders do not empty the stock of
+    # the popular articles within one run.
     artikel_ids = rng.sample(range(1, sizes.artikel + 1), k=min(rng.randint(1, 4), sizes.artikel))
     positionen = [{"artikel_id": i, "menge": rng.randint(1, 5)} for i in artikel_ids]
-    return "/api/v1/auftraege", {"kunde_id": rng.randint(1, sizes.kunden), "positionen": positionen}
+    return "/api/v1/auftraege", {"kunde_id": _pick_id(rng, sizes.kunden), "positionen": positionen}
 
 
 ENDPOINTS: dict[str, Endpoint] = {
