@@ -22,6 +22,9 @@ import psutil
 from exporters.files import read_bytes
 from exporters.host import SystemSource
 
+# include/linux/sched.h: the task is a kernel thread.
+_PF_KTHREAD = 0x00200000
+
 
 @dataclass(slots=True)
 class ProcessEntry:
@@ -133,7 +136,7 @@ class ProcfsProcessTable:
 
         fd = os.open(f"{folder}/stat", os.O_RDONLY)
         try:
-            stat = os.read(fd, 4096)  # about 300 bytes: 52 numbers and a name of 64 at most
+            stat = os.read(fd, 4096)  # about 300 bytes: 52 numbers and a short name
         finally:
             os.close(fd)
         # The name sits in parentheses and may itself contain spaces and parentheses.
@@ -145,8 +148,10 @@ class ProcfsProcessTable:
         key = (pid, fields[19])
         known = previous_names.get(key)
         if known is None:
-            # Kernel threads (kthreadd, pid 2, and its children) have no command line.
-            raw = b"" if pid == 2 or ppid == 2 else read_bytes(f"{folder}/cmdline")
+            # Kernel threads have no command line. They are told apart by PF_KTHREAD in the
+            # flags (field 9), not by pid 2, which is an ordinary process in a container.
+            kernel_thread = int(fields[6]) & _PF_KTHREAD
+            raw = b"" if kernel_thread else read_bytes(f"{folder}/cmdline")
             known = (
                 head.partition(b"(")[2].decode(errors="replace"),
                 raw.replace(b"\0", b" ").decode(errors="replace").rstrip(),

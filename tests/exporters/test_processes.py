@@ -346,10 +346,10 @@ def test_group_follows_exec_of_a_young_process() -> None:
         child.wait()
 
 
-def stat_line(pid: int, name: str, ppid: int, utime: int, start: int) -> str:
-    # Fields 3 to 24 of proc(5): state, ppid, ..., utime (14), stime (15), num_threads (20),
-    # starttime (22), vsize (23), rss (24).
-    fields = ["S", ppid, 0, 0, 0, -1, 0, 0, 0, 0, 0, utime, 0, 0, 0, 20, 0, 1, 0, start]
+def stat_line(pid: int, name: str, ppid: int, utime: int, start: int, flags: int = 0) -> str:
+    # Fields 3 to 24 of proc(5): state, ppid, ..., flags (9), utime (14), stime (15),
+    # num_threads (20), starttime (22), vsize (23), rss (24).
+    fields = ["S", ppid, 0, 0, 0, -1, flags, 0, 0, 0, 0, utime, 0, 0, 0, 20, 0, 1, 0, start]
     fields += [4096, 10, 0, 0]
     return f"{pid} ({name}) " + " ".join(str(field) for field in fields) + "\n"
 
@@ -452,3 +452,19 @@ def test_procfs_table_rereads_titles_at_full_read(tmp_path: Path) -> None:
     assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 0
     clock.now = 61.0
     assert registry.get_sample_value("namedprocess_namegroup_num_procs", group) == 1
+
+
+def test_procfs_table_tells_kernel_threads_by_flag(tmp_path: Path) -> None:
+    (tmp_path / "uptime").write_text("1000.00 1500.00\n")
+    # In a container's PID namespace, pid 2 is an ordinary process.
+    fake_process(tmp_path, 1, "tini", "tini -- leitstand serve", 0, utime=0, start=1)
+    fake_process(tmp_path, 2, "leitstand", "leitstand serve", 1, utime=0, start=2)
+    # A kernel thread has no command line to read.
+    (tmp_path / "3").mkdir()
+    (tmp_path / "3" / "stat").write_text(stat_line(3, "kworker/0:1", 2, 0, 3, flags=0x00200000))
+    table = ProcfsProcessTable(tmp_path)
+
+    entries = {entry.pid: entry for entry in table.entries()}
+    assert entries[2].cmdline == "leitstand serve"
+    assert entries[3].name == "kworker/0:1"
+    assert entries[3].cmdline == ""
