@@ -1,14 +1,16 @@
-"""A throw-away PostgreSQL cluster for tests, run as the ``postgres`` user.
+"""A throw-away PostgreSQL cluster for tests.
 
-The Debian server refuses to run as root, so ``initdb`` and ``postgres`` run
-through ``runuser``. The cluster listens on a free loopback port, trusts local
-connections, skips fsync, and is removed with its folder at the end.
+PostgreSQL refuses to run as root. As root, ``initdb`` and ``postgres`` run as
+the ``postgres`` user through ``runuser``; other users run them directly. The
+cluster listens on a free loopback port, trusts local connections, skips
+fsync, and is removed with its folder at the end.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import shutil
 import socket
 import subprocess
@@ -44,9 +46,11 @@ def postgres_cluster(log_dir: Path) -> Iterator[str]:
     """Run a cluster for the ``with`` block and yield its asyncpg URL."""
     folder = Path(tempfile.mkdtemp(prefix="leitstand-pg-"))
     try:
-        shutil.chown(folder, "postgres", "postgres")
+        as_postgres: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres", "postgres")
+            as_postgres = ["runuser", "-u", "postgres", "--"]
         data = folder / "data"
-        as_postgres = ["runuser", "-u", "postgres", "--"]
         subprocess.run(
             [*as_postgres, postgres_binary("initdb"), "-D", str(data), "-A", "trust", "-U", USER,
              "--no-sync", "-E", "UTF8", "--locale", "C"],
