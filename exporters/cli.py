@@ -206,7 +206,9 @@ def main(argv: list[str]) -> int:
         server.port,
         ", ".join(names),
     )
-    stop.wait()
+    # A wait with a timeout, because Windows delivers Ctrl+C only between waits.
+    while not stop.wait(timeout=1.0):
+        pass
     logger.info("Shutting down")
     server.stop()
     return 0
