@@ -206,7 +206,7 @@ def main(argv: list[str]) -> int:
         server.port,
         ", ".join(names),
     )
-    # A wait with a timeout, because Windows delivers Ctrl+C only between waits.
+    # Timed waits, because on Windows Ctrl+C cannot interrupt a wait without a timeout.
     while not stop.wait(timeout=1.0):
         pass
     logger.info("Shutting down")
