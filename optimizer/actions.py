@@ -73,7 +73,7 @@ class _KnobAction(BaseModel):
         return _check_knob(knob)
 
     def knob_for(self, labels: Mapping[str, str]) -> str:
-        return render(self.knob, labels)
+        return render(self.knob, labels) if "{{" in self.knob else self.knob
 
 
 class SetKnob(_KnobAction):

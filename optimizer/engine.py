@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,6 +81,7 @@ class Optimizer:
         # Decisions of one notification see those of the previous one.
         self._lock = asyncio.Lock()
         self._last_pruned = clock.monotonic()
+        self._descriptions: dict[tuple[str, str], str] = {}
 
     async def load_history(self, *, at_start: bool = True) -> None:
         """Rebuild the guards from the audit.
@@ -124,14 +126,15 @@ class Optimizer:
                 await self.load_history(at_start=False)
                 raise
 
+        counts = Counter((d.rule or "none", d.action or "none", d.result) for d in plan.decisions)
+        for (rule_name, action, result), count in counts.items():
+            self._metrics.decisions.labels(rule=rule_name, action=action, result=result).inc(count)
         for decision in plan.decisions:
-            self._metrics.decisions.labels(
-                rule=decision.rule or "none",
-                action=decision.action or "none",
-                result=decision.result,
-            ).inc()
+            level = _LOG_LEVELS.get(decision.result, logging.DEBUG)
+            if not logger.isEnabledFor(level):
+                continue
             logger.log(
-                _LOG_LEVELS.get(decision.result, logging.DEBUG),
+                level,
                 "%s %s on %s: %s (%s)",
                 decision.alertname,
                 decision.alert_status,
@@ -181,7 +184,7 @@ class Optimizer:
                 alert_status=alert.status,
                 receiver=notification.receiver,
                 group_key=notification.group_key,
-                labels=dict(alert.labels),
+                labels=alert.labels,
             )
             plan.decisions.append(made)
             self.guards.note_decision(made)
@@ -216,7 +219,7 @@ class Optimizer:
                 decision(verdict.result, verdict.reason, rule, target=target, knob=knob)
                 continue
 
-            description = f"{rule.action.describe(alert.labels)} on {target}"
+            description = f"{self._describe(rule, knob, alert.labels)} on {target}"
             if self.dry_run:
                 decision("dry_run", f"would {description}", rule, target=target, knob=knob)
                 continue
@@ -264,6 +267,15 @@ class Optimizer:
                 knob=action.knob,
             )
             plan.reverts.append((resolved, action))
+
+    def _describe(self, rule: Rule, knob: str, labels: Mapping[str, str]) -> str:
+        # An action's description depends only on the knob it renders to; a notification
+        # of many alerts asks for the same one again and again.
+        key = (rule.name, knob)
+        description = self._descriptions.get(key)
+        if description is None:
+            description = self._descriptions[key] = rule.action.describe(labels)
+        return description
 
     async def _targets(self, notification: Notification) -> dict[str, list[str] | str]:
         """Map each firing alert's fingerprint to its targets, or to why none were found."""

@@ -34,7 +34,9 @@ class Guards:
     def reset(self) -> None:
         """Forget all state, before loading it again from the audit."""
         # (fingerprint, startsAt, rule, target) of every occurrence acted on.
-        self._acted: dict[tuple[str, datetime, str, str], Decision] = {}
+        # The value is the result (executed or dry_run): plain strings keep this large
+        # map out of the garbage collector's way.
+        self._acted: dict[tuple[str, datetime, str, str], str] = {}
         self._resolved: set[Occurrence] = set()
         self._last_acted: dict[tuple[str, str], datetime] = {}
         self._attempts: defaultdict[tuple[str, str], deque[datetime]] = defaultdict(deque)
@@ -71,11 +73,10 @@ class Guards:
     ) -> Verdict | None:
         """Return why the rule may not act on ``target`` now, or None when it may."""
         key = (fingerprint, starts_at, rule.name, target)
-        if key in self._acted:
-            earlier = self._acted[key]
+        earlier = self._acted.get(key)
+        if earlier is not None:
             return Verdict(
-                "duplicate",
-                f"decision {earlier.id} already acted on this occurrence ({earlier.result})",
+                "duplicate", f"rule {rule.name} already acted on this occurrence ({earlier})"
             )
 
         age = now - starts_at
@@ -161,7 +162,7 @@ class Guards:
             return
         if decision.result in ACTED:
             key = (decision.fingerprint, decision.starts_at, decision.rule, decision.target)
-            self._acted[key] = decision
+            self._acted[key] = decision.result
             self._last_acted[(decision.rule, decision.target)] = decision.recorded_at
             self._attempts[(decision.rule, decision.target)].append(decision.recorded_at)
             self._actions.append(decision.recorded_at)

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import pydantic_core
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -84,7 +85,9 @@ async def receive_notification(request: Request) -> Response:
         )
 
     context.metrics.webhooks.labels(code="200").inc()
-    return JSONResponse({"decisions": [_summary(decision) for decision in decisions]})
+    # pydantic-core's encoder: several times faster than json.dumps for 100 decisions.
+    body = pydantic_core.to_json({"decisions": [_summary(decision) for decision in decisions]})
+    return Response(body, media_type="application/json")
 
 
 @router.get("/decisions")

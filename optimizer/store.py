@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pydantic_core
+
 from optimizer.decisions import ActionRecord, Decision
 
 T = TypeVar("T")
@@ -46,7 +48,6 @@ CREATE TABLE IF NOT EXISTS decisions (
     duration_seconds REAL
 );
 CREATE INDEX IF NOT EXISTS decisions_recorded_at ON decisions (recorded_at);
-CREATE INDEX IF NOT EXISTS decisions_occurrence ON decisions (fingerprint, starts_at);
 CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
 BEGIN SELECT RAISE(ABORT, 'the decision audit is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
@@ -285,7 +286,7 @@ def _decision_row(decision: Decision) -> tuple[Any, ...]:
         decision.alert_status,
         decision.receiver,
         decision.group_key,
-        json.dumps(decision.labels),
+        pydantic_core.to_json(decision.labels).decode(),
         decision.parent_id,
         decision.duration_seconds,
     )

@@ -13,6 +13,8 @@ Scenarios:
   repeat  the same notification again and again, so each decision is a duplicate
 
 With --server-cpu and --client-cpu the server and this script run on separate cores.
+Besides the latency percentiles, the report gives the server's CPU time per
+notification, which other load on the machine changes far less than the latency.
 """
 
 from __future__ import annotations
@@ -61,15 +63,15 @@ def main() -> int:
         os.sched_setaffinity(0, {arguments.client_cpu})
     with (
         tempfile.TemporaryDirectory(prefix="bench-optimizer-") as folder,
-        serving(Path(folder), arguments.server_cpu) as url,
+        serving(Path(folder), arguments.server_cpu) as (url, pid),
     ):
-        latencies = run(url, arguments)
-    report(arguments, latencies)
+        latencies, cpu_seconds = run(url, pid, arguments)
+    report(arguments, latencies, cpu_seconds)
     return 0
 
 
 @contextlib.contextmanager
-def serving(folder: Path, cpu: int | None) -> Iterator[str]:
+def serving(folder: Path, cpu: int | None) -> Iterator[tuple[str, int]]:
     rules = folder / "rules.yml"
     rules.write_text(RULES)
     port = _free_port()
@@ -93,18 +95,22 @@ def serving(folder: Path, cpu: int | None) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(url, server, folder / "optimizer.log")
-            yield url
+            yield url, server.pid
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(15)
 
 
-def run(url: str, arguments: argparse.Namespace) -> list[float]:
+def run(url: str, pid: int, arguments: argparse.Namespace) -> tuple[list[float], float]:
+    """Post the notifications; return the timed latencies and the server's CPU seconds."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
     latencies: list[float] = []
     base = datetime.now(UTC)
+    cpu_at_start = 0.0
     with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
         for number in range(arguments.warmup + arguments.requests):
+            if number == arguments.warmup:
+                cpu_at_start = _cpu_seconds(pid)
             round_number = number if arguments.scenario == "new" else 0
             payload = notification(arguments.alerts, round_number, base)
             started = time.perf_counter()
@@ -113,7 +119,7 @@ def run(url: str, arguments: argparse.Namespace) -> list[float]:
             check(response, arguments.alerts)
             if number >= arguments.warmup:
                 latencies.append(elapsed)
-    return latencies
+    return latencies, _cpu_seconds(pid) - cpu_at_start
 
 
 def notification(alerts: int, round_number: int, base: datetime) -> dict[str, Any]:
@@ -162,7 +168,7 @@ def check(response: httpx.Response, alerts: int) -> None:
         raise SystemExit(f"expected {alerts} recorded decisions, got {decisions[:3]}...")
 
 
-def report(arguments: argparse.Namespace, latencies: list[float]) -> None:
+def report(arguments: argparse.Namespace, latencies: list[float], cpu_seconds: float) -> None:
     ordered = sorted(latencies)
 
     def percentile(share: float) -> float:
@@ -172,13 +178,20 @@ def report(arguments: argparse.Namespace, latencies: list[float]) -> None:
         f"scenario={arguments.scenario} alerts={arguments.alerts} requests={len(ordered)} "
         f"server_cpu={arguments.server_cpu} client_cpu={arguments.client_cpu}"
     )
-    print("| p50 ms | p90 ms | p99 ms | max ms | mean ms | notifications/s |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| p50 ms | p90 ms | p99 ms | max ms | mean ms | server CPU ms | notifications/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     print(
         f"| {percentile(0.50):.2f} | {percentile(0.90):.2f} | {percentile(0.99):.2f} "
         f"| {ordered[-1] * 1000:.2f} | {statistics.fmean(ordered) * 1000:.2f} "
-        f"| {len(ordered) / sum(ordered):.0f} |"
+        f"| {cpu_seconds / len(ordered) * 1000:.2f} | {len(ordered) / sum(ordered):.0f} |"
     )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """Return the user and system CPU time of process ``pid`` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
