@@ -16,7 +16,7 @@ import math
 import random
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
@@ -149,74 +149,99 @@ def _auftraege(
     )
     letzte_woche = end - timedelta(days=7)
 
-    position_id = 0
-    bewegung_id = sizes.artikel  # ids 1..artikel are the opening stock movements
+    ids = _NextIds(position=0, bewegung=sizes.artikel)  # 1..artikel: opening stock
     for offset in range(0, sizes.auftraege, ORDER_BATCH):
-        auftraege: list[Row] = []
-        positionen: list[Row] = []
-        rechnungen: list[Row] = []
-        bewegungen: list[Row] = []
+        rows = _OrderRows()
         for index in range(offset, min(offset + ORDER_BATCH, sizes.auftraege)):
-            auftrag_id = index + 1
             zeit = zeiten[index]
             status = _status(rng, zeit, letzte_woche)
             anzahl = min(1 + int(rng.expovariate(0.6)), 6)
-            chosen = {
-                ranking[i - 1]
-                for i in rng.choices(range(1, sizes.artikel + 1), cum_weights=cum_weights, k=anzahl)
+            drawn = rng.choices(range(1, sizes.artikel + 1), cum_weights=cum_weights, k=anzahl)
+            artikel_ids = sorted({ranking[rank - 1] for rank in drawn})
+            auftrag: Row = {
+                "id": index + 1,
+                "kunde_id": rng.randint(1, sizes.kunden),
+                "bestelldatum": zeit,
+                "status": status.value,
             }
+            rows.add_order(rng, ids, auftrag, artikel_ids, preise, sold, end)
+            rows.rechnungen.append(_rechnung(rng, auftrag, end))
+        yield from rows.batches()
 
-            gesamt = 0
-            for artikel_id in sorted(chosen):
-                menge = rng.choice(MENGEN)
-                position_id += 1
-                gesamt += menge * preise[artikel_id]
-                positionen.append(
-                    {
-                        "id": position_id,
-                        "auftrag_id": auftrag_id,
-                        "artikel_id": artikel_id,
-                        "menge": menge,
-                        "einzelpreis_cent": preise[artikel_id],
-                    }
-                )
-                bewegung_id += 1
-                bewegungen.append(
-                    _bewegung(
-                        bewegung_id, artikel_id, -menge, Bewegungsart.AUFTRAG, auftrag_id, zeit
-                    )
-                )
-                if status is AuftragStatus.STORNIERT:
-                    bewegung_id += 1
-                    storno_zeit = min(zeit + timedelta(hours=rng.uniform(1, 48)), end)
-                    bewegungen.append(
-                        _bewegung(
-                            bewegung_id,
-                            artikel_id,
-                            menge,
-                            Bewegungsart.STORNO,
-                            auftrag_id,
-                            storno_zeit,
-                        )
-                    )
-                else:
-                    sold[artikel_id] += menge
 
-            auftraege.append(
+@dataclass
+class _NextIds:
+    """The last ids handed out for order lines and stock movements."""
+
+    position: int
+    bewegung: int
+
+
+@dataclass
+class _OrderRows:
+    """The rows of one batch of orders."""
+
+    auftraege: list[Row] = field(default_factory=list)
+    positionen: list[Row] = field(default_factory=list)
+    rechnungen: list[Row] = field(default_factory=list)
+    bewegungen: list[Row] = field(default_factory=list)
+
+    def add_order(
+        self,
+        rng: random.Random,
+        ids: _NextIds,
+        auftrag: Row,
+        artikel_ids: list[int],
+        preise: list[int],
+        sold: list[int],
+        end: datetime,
+    ) -> None:
+        """Add ``auftrag`` with one line and its stock movements per article, and its total."""
+        auftrag_id: int = auftrag["id"]
+        zeit: datetime = auftrag["bestelldatum"]
+        gesamt = 0
+        for artikel_id in artikel_ids:
+            menge = rng.choice(MENGEN)
+            gesamt += menge * preise[artikel_id]
+            ids.position += 1
+            self.positionen.append(
                 {
-                    "id": auftrag_id,
-                    "kunde_id": rng.randint(1, sizes.kunden),
-                    "bestelldatum": zeit,
-                    "status": status.value,
-                    "gesamt_cent": gesamt,
+                    "id": ids.position,
+                    "auftrag_id": auftrag_id,
+                    "artikel_id": artikel_id,
+                    "menge": menge,
+                    "einzelpreis_cent": preise[artikel_id],
                 }
             )
-            rechnungen.append(_rechnung(rng, auftrag_id, auftraege[-1], end))
+            ids.bewegung += 1
+            self.bewegungen.append(
+                _bewegung(ids.bewegung, artikel_id, -menge, Bewegungsart.AUFTRAG, auftrag_id, zeit)
+            )
+            if auftrag["status"] == AuftragStatus.STORNIERT:
+                # The cancellation puts the units back a little later.
+                ids.bewegung += 1
+                storno_zeit = min(zeit + timedelta(hours=rng.uniform(1, 48)), end)
+                self.bewegungen.append(
+                    _bewegung(
+                        ids.bewegung,
+                        artikel_id,
+                        menge,
+                        Bewegungsart.STORNO,
+                        auftrag_id,
+                        storno_zeit,
+                    )
+                )
+            else:
+                sold[artikel_id] += menge
 
-        yield Batch(Auftrag.__tablename__, auftraege)
-        yield Batch(Auftragsposition.__tablename__, positionen)
-        yield Batch(Rechnung.__tablename__, rechnungen)
-        yield Batch(Lagerbewegung.__tablename__, bewegungen)
+        auftrag["gesamt_cent"] = gesamt
+        self.auftraege.append(auftrag)
+
+    def batches(self) -> Iterator[Batch]:
+        yield Batch(Auftrag.__tablename__, self.auftraege)
+        yield Batch(Auftragsposition.__tablename__, self.positionen)
+        yield Batch(Rechnung.__tablename__, self.rechnungen)
+        yield Batch(Lagerbewegung.__tablename__, self.bewegungen)
 
 
 def _status(rng: random.Random, zeit: datetime, letzte_woche: datetime) -> AuftragStatus:
@@ -225,7 +250,8 @@ def _status(rng: random.Random, zeit: datetime, letzte_woche: datetime) -> Auftr
     return AuftragStatus.OFFEN if zeit >= letzte_woche else AuftragStatus.VERSANDT
 
 
-def _rechnung(rng: random.Random, auftrag_id: int, auftrag: Row, end: datetime) -> Row:
+def _rechnung(rng: random.Random, auftrag: Row, end: datetime) -> Row:
+    auftrag_id: int = auftrag["id"]
     zeit: datetime = auftrag["bestelldatum"]
     if auftrag["status"] == AuftragStatus.STORNIERT:
         status = RechnungStatus.STORNIERT
