@@ -130,6 +130,11 @@ class LoadRun:
         self.outcome = ScheduleOutcome()
         self.times: dict[str, float] = {}
         self._keys: dict[tuple[str, str], str] = {}
+        # Snapshots at the window's start and end, taken by _start_window and _close_window.
+        self.cpu_start: Any = None
+        self.cpu_end: Any = None
+        self.locust_window_start = 0
+        self.locust_window_end = 0
         self._wall_origin = time.time()
         self._perf_origin = time.perf_counter()
 

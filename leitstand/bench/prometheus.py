@@ -72,7 +72,13 @@ class PrometheusClient:
             )
         except httpx.HTTPError as exc:
             raise PrometheusError(f"query {expression!r} to {self.url} failed: {exc}") from exc
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise PrometheusError(
+                f"query {expression!r} to {self.url} returned HTTP {response.status_code} "
+                f"without JSON; is {self.url} a Prometheus server?"
+            ) from exc
         if response.status_code != 200 or body.get("status") != "success":
             raise PrometheusError(
                 f"query {expression!r} to {self.url} failed: HTTP {response.status_code} "
