@@ -69,7 +69,8 @@ class ControlClient:
         self, instance: str, knob: str, value: float, reason: str, ttl_seconds: float | None
     ) -> KnobChange:
         payload: dict[str, Any] = {
-            "value": value,
+            # Whole numbers go out as JSON integers, as whole-number knobs expect.
+            "value": int(value) if float(value).is_integer() else value,
             "reason": reason,
             "requested_by": self._requested_by,
         }

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     recorded_at TEXT NOT NULL,
     received_at TEXT NOT NULL,
     result TEXT NOT NULL,
@@ -203,7 +203,8 @@ class AuditStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(_INSERT_DECISION, [_decision_row(decision) for decision in decisions])
-            # One writer inside one transaction: AUTOINCREMENT gives consecutive ids.
+            # One writer inside one transaction, and rows are never deleted, so the new
+            # rows got consecutive rowids ending at the last one inserted.
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
             for offset, decision in enumerate(decisions):
                 decision.id = last - len(decisions) + 1 + offset
