@@ -107,6 +107,15 @@ class Optimizer:
 
     async def handle(self, notification: Notification, received_at: datetime) -> list[Decision]:
         """Decide on every alert, record the decisions, start the work and return the decisions."""
+        if notification.truncated_alerts:
+            logger.warning(
+                "Alertmanager cut %d alerts from group %s (max_alerts of receiver %s); "
+                "they never reach the optimizer, so set max_alerts: 0 for it",
+                notification.truncated_alerts,
+                notification.group_key,
+                notification.receiver,
+            )
+
         # Finding targets is the one step that may wait on the network, so it runs
         # before the lock is taken.
         targets = await self._targets(notification)

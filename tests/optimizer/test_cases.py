@@ -293,3 +293,18 @@ async def test_audit_write_failure_answers_503(
         assert retried.status_code == 200
         assert retried.json()["decisions"][0]["result"] == "executed"
         assert len(control.changes_sent()) == 1
+
+
+async def test_truncated_group_is_logged(
+    start_optimizer: StartOptimizer, caplog: pytest.LogCaptureFixture
+) -> None:
+    payload = load_payload("host_high_cpu")
+    payload["truncatedAlerts"] = 3
+
+    async with start_optimizer() as optimizer:
+        answer = await optimizer.post(payload)
+
+    assert answer.status_code == 200
+    [warning] = [r for r in caplog.records if "cut 3 alerts" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert "set max_alerts: 0" in warning.getMessage()
