@@ -213,3 +213,56 @@ def test_alertmanager_delivers_to_the_optimizer_with_the_token(
         "instance": "127.0.0.1:8003",
     }
     assert payload["alerts"][0]["labels"]["job"] == "erp"
+
+
+def test_critical_inhibits_warning_of_same_alert_and_instance(tmp_path: Path) -> None:
+    binary = require_binary("prometheus-alertmanager")
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(CONFIG.read_text())
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def alert(severity: str, instance: str, alertname: str = "LeitstandErrorBudgetBurn") -> Any:
+        labels = {"alertname": alertname, "service": "erp", "severity": severity}
+        return {"labels": {**labels, "job": "erp", "instance": instance}}
+
+    def states() -> dict[tuple[str, str, str], str]:
+        alerts = httpx.get(f"{base}/api/v2/alerts", timeout=5).json()
+        return {
+            (a["labels"]["alertname"], a["labels"]["severity"], a["labels"]["instance"]): a[
+                "status"
+            ]["state"]
+            for a in alerts
+        }
+
+    with running(
+        "alertmanager",
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        tmp_path,
+        ready_url=f"{base}/-/ready",
+    ):
+        posted = [
+            alert("critical", "a:8003"),
+            alert("warning", "a:8003"),
+            alert("warning", "b:8003"),
+            alert("critical", "c:8003", "LeitstandTargetDown"),
+            alert("warning", "c:8003", "LeitstandHighLatency"),
+        ]
+        response = httpx.post(f"{base}/api/v2/alerts", json=posted, timeout=5)
+        assert response.status_code == 200
+        wait_until(lambda: len(states()) == len(posted), timeout=10, what="the posted alerts")
+        result = states()
+
+    assert result[("LeitstandErrorBudgetBurn", "critical", "a:8003")] == "active"
+    assert result[("LeitstandErrorBudgetBurn", "warning", "a:8003")] == "suppressed"
+    # Another instance keeps its warning.
+    assert result[("LeitstandErrorBudgetBurn", "warning", "b:8003")] == "active"
+    # A target that is down silences the other alerts about it.
+    assert result[("LeitstandTargetDown", "critical", "c:8003")] == "active"
+    assert result[("LeitstandHighLatency", "warning", "c:8003")] == "suppressed"
