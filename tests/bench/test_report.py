@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from leitstand.bench import histograms
 from leitstand.bench.plot import main as plot_main
+from leitstand.bench.progress import ProgressBar
 from leitstand.bench.report import build_report
 from leitstand.bench.spec import RunSpec, SpecError, check_spec
 from tests.bench.reports import raw_result
@@ -99,3 +101,24 @@ def test_plot_writes_pngs_and_summary(tmp_path: Path) -> None:
     summary = (output / "summary.md").read_text()
     assert "## first" in summary
     assert "![percentile spectrum](spectrum.png)" in summary
+
+
+def test_progress_bar_fills_with_window() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream=stream, enabled=True)
+
+    bar({"phase": "measure", "elapsed_s": 5.0, "window_s": 10.0, "requests": 1200, "rate": 240.0})
+    bar({"phase": "done"})
+
+    drawn = stream.getvalue()
+    assert drawn.startswith("\r[" + "#" * 15 + "-" * 15 + "] measure")
+    assert "1,200 requests" in drawn
+    assert drawn.endswith("\n")
+
+
+def test_progress_bar_silent_without_terminal() -> None:
+    stream = io.StringIO()
+
+    ProgressBar(stream=stream)({"phase": "measure", "requests": 1})
+
+    assert stream.getvalue() == ""
