@@ -17,14 +17,18 @@ no round is valid (other processes share the app's core), the table shows all
 rounds and says so. The script prints a Markdown table with the median and the
 spread (min to max) of every figure over the rounds.
 
+``--hit-path`` instead times one cache hit of each layer in this process.
+
 Usage::
 
     .venv/bin/python scripts/bench_cache.py --rounds 5 --duration 5
+    .venv/bin/python scripts/bench_cache.py --hit-path
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -35,9 +39,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+import timeit
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -172,6 +178,76 @@ def warm_up(instance: Instance) -> None:
         response.raise_for_status()
 
 
+def measure_hit_path(repeats: int = 7, calls: int = 50_000) -> int:
+    """Print the time of one cache hit, per layer, in this process (no metrics server)."""
+    from pydantic import BaseModel
+
+    from app.cache import Cache, CacheConfig, ResponseCache, cached
+    from app.shared_state import SharedState
+
+    class Query(BaseModel):
+        status: str = "offen"
+        limit: int = 50
+        offset: int = 0
+
+    state = SharedState.temporary()
+    cache = Cache("bench", CacheConfig(capacity=1024, ttl_seconds=3600), state)
+
+    def get_artikel(session: object, artikel_id: int) -> dict[str, int]:
+        return {"id": artikel_id}
+
+    cached_get = cached(cache)(get_artikel)
+    cached_list = cached(cache)(lambda session, query: [1, 2, 3])
+    async_get = cached(cache)(_async_artikel)
+    query = Query()
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def discard(message: Any) -> None:
+        return None
+
+    middleware = ResponseCache(endpoint, routes=((r"/api/v1/artikel/[0-9]+", "artikel"),))
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/artikel/7", "query_string": b""}
+
+    def per_call(function: Callable[[], object]) -> float:
+        function()
+        times = timeit.repeat(function, number=calls, repeat=repeats)
+        return statistics.median(times) / calls * 1e6
+
+    def per_await(factory: Callable[[], Awaitable[object]]) -> float:
+        async def run() -> float:
+            await factory()
+            started = time.perf_counter()
+            for _ in range(calls):
+                await factory()
+            return time.perf_counter() - started
+
+        times = [asyncio.run(run()) for _ in range(repeats)]
+        return statistics.median(times) / calls * 1e6
+
+    rows = [
+        ("plain call, no cache", per_call(lambda: get_artikel(None, 7))),
+        ("`@cached` hit, int argument", per_call(lambda: cached_get(None, 7))),
+        ("`@cached` hit, pydantic query argument", per_call(lambda: cached_list(None, query))),
+        ("`@cached` hit, `async def`", per_await(lambda: async_get(None, 7))),
+        ("`ResponseCache` hit", per_await(lambda: middleware(scope, receive, discard))),
+    ]
+    print("| call | µs per call, median of 7 |")
+    print("| --- | --- |")
+    for name, micros in rows:
+        print(f"| {name} | {micros:.2f} |")
+    return 0
+
+
+async def _async_artikel(session: object, artikel_id: int) -> dict[str, int]:
+    return {"id": artikel_id}
+
+
 def _valid(run: WrkRun) -> bool:
     return run.app_busy >= APP_BUSY_MIN and run.wrk_busy < WRK_BUSY_MAX
 
@@ -192,7 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--seed-auftraege", type=int, default=100_000, help="orders to seed (default: 100000)"
     )
+    parser.add_argument(
+        "--hit-path",
+        action="store_true",
+        help="time one cache hit in process instead (no server, no wrk)",
+    )
     options = parser.parse_args(argv)
+    if options.hit_path:
+        return measure_hit_path()
     if (os.cpu_count() or 1) < 2:
         parser.error("needs two cores: one for the app, one for wrk")
 
