@@ -130,8 +130,8 @@ class Controller:
         knob = self.knob(name)
         value = knob.validate(value)
 
+        self.expire_due()
         with self.log.locked():
-            self._expire_due_locked()
             now = self._clock()
             replaced = int(self.state.get(change_key(name)))
             replaced_expires_at = self.state.get(expires_key(name))
@@ -167,8 +167,8 @@ class Controller:
 
     def revert(self, change_id: str, *, reason: str, requested_by: str) -> RevertRecord:
         """Undo one change while it is still in force, restoring the value it replaced."""
+        self.expire_due()
         with self.log.locked():
-            self._expire_due_locked()
             change, revert = self.log.find(change_id)
             if change is None:
                 raise ChangeNotFoundError(f"no change {change_id!r} on this instance")

@@ -344,3 +344,20 @@ async def test_change_history_newest_first(client: httpx.AsyncClient) -> None:
     invalid = await client.get("/control/changes", params={"limit": 0}, headers=AUTH)
     assert invalid.status_code == 422
     assert (await client.get("/control/changes")).status_code == 401
+
+
+def test_expiry_noticed_by_change_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="leitstand.control")
+    clock = FakeClock()
+    controller = controller_on(tmp_path / "state", clock)
+    expiring = controller.change(
+        "degraded", 1, reason="test", requested_by="pytest", ttl_seconds=60
+    )
+    clock.now += 61
+    controller.change("shed.max_in_flight", 5, reason="test", requested_by="pytest")
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(f"Reverted change {expiring.change_id}" in m for m in messages)
+    assert controller.state.get("degraded") == 0
