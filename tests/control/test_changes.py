@@ -68,7 +68,7 @@ async def test_change_applies_through_shared_state(
     assert body["change_id"].startswith("c-")
     assert body["expires_at"].endswith("+00:00")
 
-    # Another worker maps the same file and sees the value and the change in force.
+    # Another worker maps the same file and reads the value and the change in force.
     assert settings.state_path is not None
     assert SharedState(settings.state_path).get("shed.max_in_flight") == 64
     listed = (await knobs(client))["shed.max_in_flight"]

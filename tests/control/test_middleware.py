@@ -14,7 +14,7 @@ from tests.control.conftest import AUTH, TOKEN, build_app, change_body, client_f
 
 
 class Gate:
-    """Holds requests in a handler until released, and tells when enough have arrived."""
+    """Keeps requests in a handler until released, and signals when enough have arrived."""
 
     def __init__(self, expected: int) -> None:
         self.expected = expected
