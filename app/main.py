@@ -54,7 +54,7 @@ async def _check_schema(database: Database) -> None:
         has_schema = await database.has_schema()
     except (SQLAlchemyError, OSError) as error:
         logger.warning(
-            "Database %s is unreachable at start: %s; /ready answers 503 until it is", url, error
+            "Database %s is unreachable at start: %s; /ready returns 503 until it is", url, error
         )
         return
     if not has_schema:

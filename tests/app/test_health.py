@@ -28,9 +28,9 @@ async def test_ready_when_database_answers(client: httpx.AsyncClient) -> None:
 
 
 async def test_not_ready_without_database(caplog: pytest.LogCaptureFixture) -> None:
-    # Nothing listens on a fresh free port. (A SQLite file that cannot be
-    # opened would do too, but aiosqlite 0.22 then answers a stop request from
-    # its thread after the test's event loop may have closed.)
+    # Nothing listens on a fresh free port. A SQLite file that cannot be opened
+    # is avoided: after a failed connect, aiosqlite 0.22 resolves a stop request
+    # from its thread, which raises when the test's event loop has closed first.
     settings = small_settings(f"postgresql+asyncpg://leitstand@127.0.0.1:{free_port()}/erp")
 
     with caplog.at_level(logging.WARNING, logger="leitstand.app"):
