@@ -8,6 +8,12 @@ each round. A round counts only if the app's core was busy (it was the limit)
 and wrk's was not. It reports the median requests per second of each and the
 median and spread of the per-round ratio instrumented / plain.
 
+``overhead`` builds both variants of the app in one process, in
+multiprocess mode, calls them straight through ASGI (no server, no sockets)
+interleaved, and reports the CPU time per request of each. CPU time depends
+far less on other load on the host than throughput does, so this isolates
+the instrumentation's own cost when the host is busy.
+
 ``scrape`` starts one instance with four workers, sends traffic to every
 route so that each worker has series, and times scrapes of ``/metrics``
 the way Prometheus sends them.
@@ -15,12 +21,14 @@ the way Prometheus sends them.
 Usage::
 
     .venv/bin/python scripts/bench_metrics_cost.py cost --rounds 7 --duration 8
+    .venv/bin/python scripts/bench_metrics_cost.py overhead --rounds 15
     .venv/bin/python scripts/bench_metrics_cost.py scrape --scrapes 200
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import re
@@ -34,6 +42,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -259,6 +268,71 @@ def measure_scrape(args: argparse.Namespace) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def measure_overhead(args: argparse.Namespace) -> None:
+    # The variable must be set before prometheus_client is first imported.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-overhead-")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from app.main import create_app
+    from app.settings import Settings
+
+    apps = {
+        "metrics": create_app(Settings()),
+        "plain": create_app(Settings(metrics_enabled=False)),
+    }
+
+    async def drive(app: Any, requests: int) -> float:
+        started = time.process_time()
+        for _ in range(requests // args.concurrency):
+            await asyncio.gather(*(_asgi_get(app, args.path) for _ in range(args.concurrency)))
+        return (time.process_time() - started) / requests * 1e6
+
+    async def compare() -> dict[str, list[float]]:
+        for app in apps.values():
+            await drive(app, 2000)
+        costs: dict[str, list[float]] = {name: [] for name in apps}
+        for _ in range(args.rounds):
+            for name, app in apps.items():
+                costs[name].append(await drive(app, args.requests))
+        return costs
+
+    try:
+        costs = asyncio.run(compare())
+    finally:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    metrics, plain = statistics.median(costs["metrics"]), statistics.median(costs["plain"])
+    print(
+        f"route {args.path}, {args.concurrency} concurrent, {args.rounds} rounds of "
+        f"{args.requests} requests: CPU per request median metrics {metrics:.1f} us "
+        f"(min {min(costs['metrics']):.1f}), plain {plain:.1f} us "
+        f"(min {min(costs['plain']):.1f}); instrumentation {metrics - plain:.1f} us per request"
+    )
+
+
+async def _asgi_get(app: Any, path: str) -> None:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("bench", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    await app(scope, receive, send)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -269,6 +343,11 @@ def main(argv: list[str]) -> int:
     cost.add_argument("--path", default="/health", help="route to load (the cheapest one)")
     cost.add_argument("--app-core", type=int, default=0)
     cost.add_argument("--wrk-core", type=int, default=1)
+    overhead = commands.add_parser("overhead", help="CPU per request through ASGI, no server")
+    overhead.add_argument("--rounds", type=int, default=15)
+    overhead.add_argument("--requests", type=int, default=1600, help="requests per round")
+    overhead.add_argument("--concurrency", type=int, default=16)
+    overhead.add_argument("--path", default="/health")
     scrape = commands.add_parser("scrape", help="time scrapes of /metrics")
     scrape.add_argument("--workers", type=int, default=4)
     scrape.add_argument("--scrapes", type=int, default=200)
@@ -278,6 +357,8 @@ def main(argv: list[str]) -> int:
         return 2
     if args.command == "cost":
         measure_cost(args)
+    elif args.command == "overhead":
+        measure_overhead(args)
     else:
         measure_scrape(args)
     return 0

@@ -45,12 +45,23 @@ class RouteTemplates:
         self._by_endpoint: dict[int, str] | None = None
         self._schema_patterns: list[tuple[re.Pattern[str], str]] | None = None
         self._by_path: dict[str, str] = {}
+        self._fixed_paths: dict[tuple[int, str, str], str] = {}
 
     def handler(self, scope: Scope) -> str:
         """Return the template of the route that handled ``scope``, or ``none``."""
         route = scope.get("route")
         if route is not None:
-            return _route_template(route, scope)
+            if getattr(route, "param_convertors", None):
+                return _route_template(route, scope)
+            # A route without path parameters matches a fixed set of paths:
+            # remember each, and skip the prefix search on the next request.
+            key = (id(route), scope["path"], scope.get("root_path", ""))
+            template = self._fixed_paths.get(key)
+            if template is None:
+                template = _route_template(route, scope)
+                if len(self._fixed_paths) < MAX_REMEMBERED_PATHS:
+                    self._fixed_paths[key] = template
+            return template
         endpoint = scope.get("endpoint")
         if endpoint is None:
             return self._match_schema(scope["path"])
