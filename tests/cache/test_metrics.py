@@ -37,16 +37,18 @@ sys.stdin.readline()
 
 def start_worker(metrics_dir: Path, artikel: int) -> subprocess.Popen[str]:
     environment = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", WORKER, str(artikel)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env=environment,
     )
+
+
+def wait_ready(worker: subprocess.Popen[str]) -> None:
     assert worker.stdout is not None
     assert worker.stdout.readline() == "ready\n"
-    return worker
 
 
 def test_dead_worker_leaves_gauges_but_not_counters(tmp_path: Path) -> None:
@@ -54,6 +56,8 @@ def test_dead_worker_leaves_gauges_but_not_counters(tmp_path: Path) -> None:
     staying = start_worker(tmp_path, artikel=10)
     leaving = start_worker(tmp_path, artikel=4)
     try:
+        wait_ready(staying)
+        wait_ready(leaving)
         leaving.communicate("\n", timeout=10)
         # What the app's supervisor does when a worker exits.
         multiprocess.mark_process_dead(leaving.pid, str(tmp_path))  # type: ignore[no-untyped-call]
@@ -74,6 +78,9 @@ def test_dead_worker_leaves_gauges_but_not_counters(tmp_path: Path) -> None:
         assert check.stdout.decode() + check.stderr.decode() == ""
     finally:
         staying.communicate("\n", timeout=10)
+        if leaving.poll() is None:
+            leaving.kill()
+            leaving.wait(10)
 
 
 class UnreachableBackend:
