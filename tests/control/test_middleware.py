@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from itertools import cycle
 from pathlib import Path
 
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from app.control import fault_point
+from app.control.faults import FaultInjection
 from app.settings import Settings
 from app.shared_state import SharedState
 from tests.control.conftest import AUTH, TOKEN, build_app, change_body, client_for, lifespan
@@ -161,3 +166,22 @@ async def test_watcher_reverts_expired_change(settings: Settings) -> None:
             await asyncio.sleep(0.05)
         assert state.get("degraded") == 0
         assert state.get("control.degraded.change") == 0
+
+
+async def test_error_ratio_fails_that_share(tmp_path: Path) -> None:
+    async def ok(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    state = SharedState(tmp_path / "state")
+    state.set("fault.error_ratio", 0.25)
+    draws = cycle([0.1, 0.3, 0.6, 0.9])  # one in four draws falls below 0.25
+    app = FaultInjection(
+        Starlette(routes=[Route("/api/v1/artikel/{artikel_id}/prognose", ok)]),
+        state,
+        "/api/v1/artikel/{artikel_id}/prognose",
+        random_number=lambda: next(draws),
+    )
+    async with client_for(app) as http:  # type: ignore[arg-type]
+        codes = [(await http.get(f"/api/v1/artikel/{n}/prognose")).status_code for n in range(8)]
+    assert codes.count(500) == 2
+    assert codes.count(200) == 6
