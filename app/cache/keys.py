@@ -80,7 +80,8 @@ def key_function(func: Callable[..., Any], ignore: Iterable[str] = ()) -> KeyFun
     unknown = ignored - {parameter.name for parameter in parameters}
     if unknown:
         raise ValueError(
-            f"ignore names {sorted(unknown)} that are not parameters of {func.__qualname__}"
+            f"invalid ignore={sorted(unknown)}: not parameters of {func.__qualname__}, "
+            f"which has {[parameter.name for parameter in parameters]}"
         )
     positional_kinds = (
         inspect.Parameter.POSITIONAL_ONLY,
