@@ -217,3 +217,12 @@ def test_durations_round_trip(text: str, seconds: float) -> None:
 def test_invalid_durations(text: str) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration(text)
+
+
+def test_check_rules_lists_shipped_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    from optimizer.cli import main
+
+    assert main(["--check-rules"]) == 0
+    output = capsys.readouterr().out.splitlines()
+    assert output[0] == f"{DEFAULT_RULES_PATH}: 4 rules, valid"
+    assert "  degrade-on-high-latency: LeitstandHighLatency -> set degraded" in output
