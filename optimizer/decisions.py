@@ -19,19 +19,6 @@ Result = Literal[
     "failed",
     "no_rule",
 ]
-RESULTS: tuple[Result, ...] = (
-    "executed",
-    "dry_run",
-    "duplicate",
-    "cooldown",
-    "budget",
-    "stale",
-    "conflict",
-    "resolved",
-    "rejected",
-    "failed",
-    "no_rule",
-)
 ActionStatus = Literal["running", "succeeded", "failed", "reverted", "superseded", "revert_failed"]
 
 # Results that count as acting, for duplicates, cooldowns and budgets.
