@@ -73,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _drop_polling(record: logging.LogRecord) -> bool:
+    """Keep scrapes and health checks that succeeded out of the access log."""
+    # uvicorn's access record arguments: client, method, path, HTTP version, status.
+    arguments = record.args
+    if isinstance(arguments, tuple) and len(arguments) == 5:
+        _, method, path, _, status = arguments
+        polled = method == "GET" and path in ("/metrics", "/health")
+        return not (polled and isinstance(status, int) and status < 400)
+    return True
+
+
 def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -81,6 +92,7 @@ def main(argv: list[str]) -> int:
     )
     # httpx logs every request at INFO; the optimizer logs what each request meant.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").addFilter(_drop_polling)
 
     overrides: dict[str, Any] = {
         name: value

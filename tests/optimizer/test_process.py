@@ -126,6 +126,8 @@ def test_process_acts_and_escalates(tmp_path: Path, control: ControlDouble) -> N
             assert optimizer.proc.returncode in (0, -signal.SIGTERM)
             log = optimizer.log_path.read_text()
             assert "Application shutdown complete" in log
+            assert '"POST /webhook HTTP/1.1" 200' in log
+            assert '"GET /metrics HTTP/1.1"' not in log  # polling stays out of the access log
             assert "ERROR    leitstand.optimizer.actions: 1 failed attempts on" in log
     finally:
         prometheus.stop()
