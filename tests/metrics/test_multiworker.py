@@ -102,19 +102,30 @@ def test_background_task_is_not_request_latency(serve: Serve) -> None:
 
 
 async def give_up_early(url: str, clients: int) -> int:
-    async def one() -> bool:
-        async with httpx.AsyncClient(timeout=0.1) as client:
+    """Send ``clients`` requests on as many connections; each gives up 0.1 s after sending."""
+    limits = httpx.Limits(max_connections=clients)
+    # Only reading the response times out: every request reaches the server.
+    timeout = httpx.Timeout(0.1, connect=10.0, pool=10.0)
+    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as client:
+
+        async def one() -> bool:
             try:
-                await client.get(url + "/test/sleep", params={"seconds": 2})
+                await client.get("/test/sleep", params={"seconds": 2})
             except httpx.TimeoutException:
                 return True
-        return False
+            return False
 
-    return sum(await asyncio.gather(*(one() for _ in range(clients))))
+        return sum(await asyncio.gather(*(one() for _ in range(clients))))
 
 
 def test_in_flight_returns_to_zero_after_disconnects(serve: Serve) -> None:
     assert asyncio.run(give_up_early(serve.url, 50)) == 50
+    # The handlers sleep 2 s after their clients left, so the gauge counts them first.
+    wait_until(
+        lambda: value(serve.samples(), "http_requests_in_flight") > 25,
+        timeout=10,
+        what="the abandoned requests in flight",
+    )
     # The scrape itself is the one request in flight.
     wait_until(
         lambda: value(serve.samples(), "http_requests_in_flight") == 1,
