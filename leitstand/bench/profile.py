@@ -318,6 +318,16 @@ def format_table(summary: dict[str, dict[str, Any]]) -> str:
             summary.get("baseline", {}).get(key), summary.get("all", {}).get(key), higher_is_better
         )
         lines.append(f"| {title} | " + " | ".join(cells) + f" | {gain} |")
+    repeats = max(summary[name]["repeats"] for name in names)
+    if repeats > 1:
+        lines += ["", f"Range (min to max) over {repeats} interleaved repeats:", ""]
+        lines.append("| | " + " | ".join(names) + " |")
+        lines.append("| --- | " + " | ".join("---:" for _ in names) + " |")
+        for key, (label, unit, _) in ROWS.items():
+            ranges = [summary[name][f"{key}_range"] for name in names]
+            cells = ["-" if r is None else f"{_cell(r[0])} to {_cell(r[1])}" for r in ranges]
+            title = f"{label} ({unit})" if unit else label
+            lines.append(f"| {title} | " + " | ".join(cells) + " |")
     limited = [name for name in names if summary[name]["generator_limited"]]
     if limited:
         lines.append("")
