@@ -2,7 +2,7 @@
 
 Each action class is also the schema of its ``action:`` block in the rules file.
 ``knob(labels)`` names what the action changes on a target (for conflict checks),
-``describe(labels)`` says what it would do, and ``apply`` does it through the
+``describe(labels)`` describes what it would do, and ``apply`` does it through the
 control API and returns the change.
 """
 
@@ -42,7 +42,7 @@ class ActionRequest:
 
 @dataclass(frozen=True, slots=True)
 class ActionOutcome:
-    """What an action changed; ``change_id`` is what a revert on resolved undoes."""
+    """The change an action made; a revert on resolved undoes ``change_id``."""
 
     knob: str
     change_id: str | None = None

@@ -1,8 +1,8 @@
 """Client of the app's control API (``http://{instance}/control``).
 
-Connection errors, timeouts and 5xx answers are retried a bounded number of times
-with a doubling backoff; 4xx answers are final because repeating the same request
-cannot change them.
+Connection errors, timeouts and 5xx responses are retried a bounded number of
+times with a doubling backoff. A 4xx response is final, because repeating the same
+request cannot change it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class ControlError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class KnobChange:
-    """The app's answer to a knob change."""
+    """The app's response to a knob change."""
 
     change_id: str
     knob: str
@@ -132,7 +132,7 @@ class ControlClient:
 
 
 class _FinalAnswerError(ControlError):
-    """A 4xx answer, which no retry can change."""
+    """A 4xx response, which no retry can change."""
 
     def __init__(self, message: str, response: httpx.Response) -> None:
         super().__init__(message)

@@ -87,7 +87,7 @@ class Optimizer:
         """Rebuild the guards from the audit.
 
         At start, actions that a previous run left ``running`` are closed as failed,
-        because nobody can tell whether their change took effect.
+        because the audit cannot tell whether their change took effect.
         """
         now = self._clock.now()
         decisions, actions = await self.store.history(now - self.rules.retention())
@@ -278,8 +278,8 @@ class Optimizer:
             plan.reverts.append((resolved, action))
 
     def _describe(self, rule: Rule, knob: str, labels: Mapping[str, str]) -> str:
-        # An action's description depends only on the knob it renders to; a notification
-        # of many alerts asks for the same one again and again.
+        # An action's description depends only on the knob it renders to, and a
+        # notification of many alerts needs the same one again and again.
         key = (rule.name, knob)
         description = self._descriptions.get(key)
         if description is None:

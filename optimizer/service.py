@@ -33,7 +33,7 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 
 @dataclass(slots=True)
 class Context:
-    """What the routes need, kept on ``app.state.context`` while the app runs."""
+    """Shared objects of the routes, kept on ``app.state.context`` while the app runs."""
 
     settings: Settings
     clock: Clock

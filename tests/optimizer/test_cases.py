@@ -46,11 +46,11 @@ async def test_slow_action_answers_before_it_ends(
     start_optimizer: StartOptimizer, control: ControlDouble
 ) -> None:
     payload = load_payload("high_latency_firing", {STORED_INSTANCE: control.address})
-    control.gate.clear()  # the app holds every knob change until the gate opens
+    control.gate.clear()  # the app delays every knob change until the gate opens
 
     async with start_optimizer() as optimizer:
         answer = await optimizer.post(payload)
-        # The answer came back while the app still holds the change.
+        # The response came back while the app was still delaying the change.
         assert answer.status_code == 200
         assert answer.json()["decisions"][0]["result"] == "executed"
         for _ in range(500):
