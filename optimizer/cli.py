@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="leitstand optimizer",
         description=(
             "Receive Alertmanager webhooks (version 4) and tune the app through its control "
-            "API. Flags override the LEITSTAND_* environment variables named in brackets."
+            "API. Flags override the LEITSTAND_* environment variables named in parentheses."
         ),
     )
     parser.add_argument(
