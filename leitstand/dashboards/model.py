@@ -58,10 +58,10 @@ def alert_steps(
 ) -> list[Json]:
     """Threshold steps that colour a value exactly as the alert on it judges it.
 
-    Grafana gives a value the colour of the highest step at or below it. An
-    alert that fires above the threshold (``>``) therefore changes colour at
-    the next float after it; one that fires at or above it (``>=``), and one
-    that fires below it (``<``), change colour at the threshold itself.
+    Grafana gives a value the colour of the highest step at or below it. So an
+    alert that fires above the threshold (``>``) changes colour at the next
+    float after it. Alerts that fire at or above it (``>=``) or below it (``<``)
+    change colour at the threshold itself.
     """
     alert_color = SEVERITY_COLORS[severity]
     if fires == "below":
@@ -123,7 +123,7 @@ def stat(
     mappings: list[Json] | None = None,
     decimals: int | None = None,
 ) -> Panel:
-    """A single-value panel coloured by its thresholds (the last value of the range)."""
+    """Build a single-value panel coloured by its thresholds (the last value of the range)."""
     defaults: Json = {"color": {"mode": "thresholds"}}
     if mappings:
         defaults["mappings"] = mappings
@@ -165,10 +165,15 @@ def timeseries(
     maximum: float | None = None,
     overrides: list[Json] | None = None,
 ) -> Panel:
-    """A graph over time; alert thresholds, when given, are drawn as dashed lines."""
+    """Build a graph over time, with alert thresholds (when given) drawn as dashed lines."""
+    fill_opacity = 10
+    if stacked:
+        fill_opacity = 25
+    if bars:
+        fill_opacity = 60
     custom: Json = {
         "drawStyle": "bars" if bars else "line",
-        "fillOpacity": 60 if bars else (25 if stacked else 10),
+        "fillOpacity": fill_opacity,
         "lineWidth": 1,
         "showPoints": "never",
         "spanNulls": False,
@@ -201,7 +206,7 @@ def timeseries(
 def heatmap(
     title: str, query: Query, y_unit: str, *, description: str = "", width: int = 12
 ) -> Panel:
-    """A heatmap of histogram buckets; cells are observations per second."""
+    """Build a heatmap of histogram buckets whose cells are observations per second."""
     return Panel(
         kind="heatmap",
         title=title,
@@ -227,7 +232,7 @@ def heatmap(
 
 
 def negative_y(pattern: str) -> Json:
-    """An override that draws the series whose name matches ``pattern`` below the axis."""
+    """Build an override that draws the series whose name matches ``pattern`` below the axis."""
     return {
         "matcher": {"id": "byRegexp", "options": pattern},
         "properties": [{"id": "custom.transform", "value": "negative-Y"}],
@@ -287,7 +292,7 @@ def datasource_variable() -> Json:
 
 
 def query_variable(name: str, label: str, query: str) -> Json:
-    """A multi-value label variable, refreshed when the time range changes."""
+    """Build a multi-value label variable, refreshed when the time range changes."""
     return {
         "allValue": ".+",
         "current": {"selected": True, "text": ["All"], "value": ["$__all"]},

@@ -18,7 +18,7 @@ from leitstand.thresholds import load_thresholds
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 PATHS = sorted(DASHBOARDS_DIR.glob("*.json"))
 
-# Ways to make a query return something when its series are missing; they hide
+# Ways to make a query return something when its series are missing. They hide
 # exactly the failures the dashboards are there to show.
 PADDING = re.compile(r"\bvector\s*\(|\bor\b|\babsent(_over_time)?\s*\(|\bclamp_min\s*\(")
 

@@ -55,7 +55,7 @@ GET_ROUTES = (
     "/no-such-route",
 )
 
-# Instances nobody listens on: the optimizer's actions on them fail at once and
+# Instances where no server listens. The optimizer's actions on them fail at once and
 # never touch the app, whose rules the closed-loop test needs out of cooldown.
 MADE_UP_INSTANCES = ("127.0.0.1:9", "127.0.0.1:7")
 
@@ -168,7 +168,7 @@ def alert(name: str, instance: str, **labels: str) -> dict[str, Any]:
 
 
 def notify_optimizer(stack: LiveStack, instance: str) -> None:
-    """Post an evicting-cache alert for ``instance``; the optimizer's action on it fails."""
+    """Post an evicting-cache alert for ``instance`` and wait until the action on it fails."""
     since = datetime.now(UTC).isoformat()
     payload = {
         "version": "4",
@@ -292,7 +292,7 @@ def resolve_variables(stack: LiveStack, dashboard: dict[str, Any], start: float)
 
 
 def has_data(stack: LiveStack, query: str, start: float) -> tuple[bool, str]:
-    """Run a range query at a 1 s step; tell whether any sample is a number, and why not."""
+    """Run a range query at a 1 s step and tell whether any sample is a number, or why not."""
     answer = httpx.get(
         stack.url("prometheus") + "/api/v1/query_range",
         params={"query": query, "start": start, "end": time.time(), "step": SCRAPE_SECONDS},
