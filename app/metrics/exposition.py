@@ -9,13 +9,18 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry
-from prometheus_client.exposition import choose_encoder, gzip_accepted
+from prometheus_client.exposition import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    choose_encoder,
+    generate_latest,
+    gzip_accepted,
+)
 from prometheus_client.metrics_core import GaugeMetricFamily, InfoMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.metrics.files import MultiProcessText
 from app.metrics.http import BUFFER
 from app.metrics.multiprocess import multiprocess_directory, scrape_lock
 from app.server.scaling import CURRENT_WORKERS
@@ -53,13 +58,14 @@ class WorkerCount:
 
 
 def scrape_registry(settings: Settings) -> CollectorRegistry:
-    """Build the registry a scrape reads: every worker's files, or this process's metrics."""
+    """Build the registry of scrape-time collectors, plus this process's metrics in one process.
+
+    In multiprocess mode the workers' files are read by ``MultiProcessText``
+    instead, so the registry holds only collectors computed at scrape time.
+    """
     registry = CollectorRegistry(auto_describe=False)
-    directory = multiprocess_directory()
-    if directory is None:
+    if multiprocess_directory() is None:
         registry.register(REGISTRY)
-    else:
-        MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
     registry.register(InstanceCollector(WorkerCount(settings.state_path)))
     return registry
 
@@ -67,14 +73,19 @@ def scrape_registry(settings: Settings) -> CollectorRegistry:
 def metrics_endpoint(registry: CollectorRegistry) -> Callable[[Request], Awaitable[Response]]:
     """Return a Starlette endpoint that serves ``registry`` in the format the scraper accepts."""
     directory = multiprocess_directory()
+    files = None if directory is None else MultiProcessText(directory)
 
     def encode(accept: str, accept_encoding: str) -> tuple[bytes, str, dict[str, str]]:
-        encoder, content_type = choose_encoder(accept)
-        if directory is None:
+        if files is None or directory is None:
+            encoder, content_type = choose_encoder(accept)
             output = encoder(registry)
         else:
+            # Always the text format: the files hold no exemplars or created
+            # timestamps, the only additions of OpenMetrics.
+            content_type = CONTENT_TYPE_PLAIN_0_0_4
             with scrape_lock(directory):
-                output = encoder(registry)
+                output = files.render()
+            output += generate_latest(registry)
         headers = {}
         if gzip_accepted(accept_encoding):
             output = gzip.compress(output)

@@ -10,6 +10,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from app.metrics.files import MultiProcessText
 from app.metrics.multiprocess import mark_worker_dead, scrape_lock
 from tests.server.serving import parse_samples
 
@@ -83,3 +84,22 @@ def test_fold_of_unknown_pid_changes_nothing(tmp_path: Path) -> None:
     before = scrape(tmp_path)
     mark_worker_dead(tmp_path, 1)
     assert scrape(tmp_path) == before
+
+
+def test_text_renderer_matches_prometheus_client(tmp_path: Path) -> None:
+    first = run_worker(tmp_path, 3)
+    run_worker(tmp_path, 4)
+    mark_worker_dead(tmp_path, first)
+    run_worker(tmp_path, 5)
+    renderer = MultiProcessText(tmp_path)
+
+    rendered = renderer.render().decode()
+    assert parse_samples(rendered) == scrape(tmp_path)
+    assert renderer.render().decode() == rendered
+    types = [line for line in rendered.splitlines() if line.startswith("# TYPE")]
+    assert sorted(types) == [
+        "# TYPE job_seconds histogram",
+        "# TYPE jobs_total counter",
+        "# TYPE worker_alive gauge",
+        "# TYPE worker_busy gauge",
+    ]
