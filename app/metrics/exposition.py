@@ -80,8 +80,8 @@ def metrics_endpoint(registry: CollectorRegistry) -> Callable[[Request], Awaitab
             encoder, content_type = choose_encoder(accept)
             output = encoder(registry)
         else:
-            # Always the text format: the files hold no exemplars or created
-            # timestamps, the only additions of OpenMetrics.
+            # Always the text format. OpenMetrics would add nothing here,
+            # because the files hold no exemplars or created timestamps.
             content_type = CONTENT_TYPE_PLAIN_0_0_4
             with scrape_lock(directory):
                 output = files.render()

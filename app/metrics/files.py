@@ -57,7 +57,9 @@ class MultiProcessText:
             try:
                 entries = MmapedDict.read_all_values_from_file(str(path))  # type: ignore[no-untyped-call]
             except FileNotFoundError:
-                continue  # a gauge file removed after the glob; its worker exited
+                # mark_worker_dead waits for the scrape lock, so only some
+                # other process could have deleted the file after the glob.
+                continue
             for key, value, timestamp, _ in entries:
                 self._add(families, kind, parts, key, value, timestamp)
         lines: list[str] = []
