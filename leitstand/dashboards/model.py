@@ -316,6 +316,12 @@ def query_variable(name: str, label: str, query: str) -> Json:
     }
 
 
+# Step of annotation queries: the provisioned scrape interval. An annotation on
+# increase(...[$__rate_interval]) sees every change as long as its step is not longer than
+# $__rate_interval, which is at least four scrape intervals.
+ANNOTATION_STEP = "15s"
+
+
 @dataclass(frozen=True)
 class Annotation:
     """A Prometheus query whose points Grafana marks on every graph of the dashboard."""
@@ -333,7 +339,7 @@ class Annotation:
             "expr": self.expr,
             "iconColor": self.color,
             "name": self.name,
-            "step": "$__interval",
+            "step": ANNOTATION_STEP,
             "tagKeys": self.tag_keys,
             "textFormat": "",
             "titleFormat": self.title,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,11 @@ def test_ports_published_on_loopback() -> None:
     for name, service in compose()["services"].items():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
+
+
+def test_annotation_step_is_scrape_interval() -> None:
+    [datasource] = load_yaml(PROVISIONING / "datasources" / "prometheus.yml")["datasources"]
+    for path in sorted((ROOT / "grafana" / "dashboards").glob("*.json")):
+        for annotation in json.loads(path.read_text(encoding="utf-8"))["annotations"]["list"]:
+            if "expr" in annotation:
+                assert annotation["step"] == datasource["jsonData"]["timeInterval"], path.name
