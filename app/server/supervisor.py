@@ -88,11 +88,16 @@ class Supervisor:
             self._state.set(SUPERVISOR_PID, float(os.getpid()))
             self._state.set(TARGET_WORKERS, float(self._target))
             logger.info("Started supervisor process [%d]", os.getpid())
-            while not self._stopping:
-                self._reap()
-                if not self._stopping:
-                    self._reconcile()
-                self._handle_signals(self._wait(TICK_SECONDS))
+            try:
+                while not self._stopping:
+                    self._reap()
+                    if not self._stopping:
+                        self._reconcile()
+                    self._handle_signals(self._wait(TICK_SECONDS))
+            except Exception:
+                # A failed fork, for one: the workers already running must not be orphaned.
+                logger.exception("Supervising the workers failed; stopping them")
+                self._exit_status = 1
             self._stop_workers()
         finally:
             self._state.set(CURRENT_WORKERS, 0.0)
