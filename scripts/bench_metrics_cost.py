@@ -119,6 +119,11 @@ class WrkRun:
     errors: int
 
     @property
+    def cpu_per_request(self) -> float:
+        """Seconds of the app worker's CPU time per request answered."""
+        return self.app_busy / self.requests_per_second
+
+    @property
     def valid(self) -> bool:
         return self.app_busy >= APP_BUSY_MIN and self.wrk_busy < WRK_BUSY_MAX and not self.errors
 
@@ -172,9 +177,15 @@ def measure_cost(args: argparse.Namespace) -> None:
                 run_wrk(instance.url + args.path, 2, args.connections, args.wrk_core, instance)
 
             print(f"route {args.path}, {args.connections} connections, {args.duration} s per run")
-            print("| round | metrics req/s | plain req/s | ratio | app core busy | wrk core busy |")
-            print("| --- | --- | --- | --- | --- | --- |")
+            print(
+                "| round | metrics req/s | plain req/s | ratio | app core busy "
+                "| wrk core busy | app CPU per request | CPU ratio |"
+            )
+            print("| --- | --- | --- | --- | --- | --- | --- | --- |")
             ratios: list[float] = []
+            # plain / metrics CPU time per request: the throughput ratio the app
+            # would reach with its core to itself, measurable on a busy host too.
+            cpu_ratios: list[float] = []
             rates: dict[str, list[float]] = {"metrics": [], "plain": []}
             for round_number in range(1, args.rounds + 1):
                 order = ["metrics", "plain"] if round_number % 2 else ["plain", "metrics"]
@@ -190,6 +201,8 @@ def measure_cost(args: argparse.Namespace) -> None:
                 }
                 valid = all(run.valid for run in runs.values())
                 ratio = runs["metrics"].requests_per_second / runs["plain"].requests_per_second
+                cpu_ratio = runs["plain"].cpu_per_request / runs["metrics"].cpu_per_request
+                cpu_ratios.append(cpu_ratio)
                 if valid:
                     ratios.append(ratio)
                     for name, run in runs.items():
@@ -199,12 +212,19 @@ def measure_cost(args: argparse.Namespace) -> None:
                     f"| {runs['metrics'].requests_per_second:.0f} "
                     f"| {runs['plain'].requests_per_second:.0f} | {ratio:.3f} "
                     f"| {runs['metrics'].app_busy:.2f} / {runs['plain'].app_busy:.2f} "
-                    f"| {runs['metrics'].wrk_busy:.2f} / {runs['plain'].wrk_busy:.2f} |"
+                    f"| {runs['metrics'].wrk_busy:.2f} / {runs['plain'].wrk_busy:.2f} "
+                    f"| {runs['metrics'].cpu_per_request * 1e6:.0f} / "
+                    f"{runs['plain'].cpu_per_request * 1e6:.0f} us | {cpu_ratio:.3f} |"
                 )
+            print()
+            print(
+                "CPU ratio plain / metrics per request: "
+                f"median {statistics.median(cpu_ratios):.3f}, "
+                f"min {min(cpu_ratios):.3f}, max {max(cpu_ratios):.3f}"
+            )
             if not ratios:
                 print("no valid round: the app's core was not the limit")
                 return
-            print()
             print(
                 f"valid rounds: {len(ratios)} of {args.rounds}; "
                 f"median metrics {statistics.median(rates['metrics']):.0f} req/s, "
