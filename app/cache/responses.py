@@ -116,6 +116,8 @@ class ResponseCache:
 
 
 def _query(query_string: bytes) -> tuple[tuple[str, str], ...]:
+    if not query_string:
+        return ()
     # Sorted by name only: the order of a repeated parameter's values matters.
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     return tuple(sorted(pairs, key=itemgetter(0)))
