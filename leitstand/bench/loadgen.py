@@ -107,6 +107,7 @@ class LoadRun:
         self.spawned = gevent.event.Event()
         self.phase = "starting"
         self.process = psutil.Process()
+
         self._samples_file: IO[str] | None = None
         if spec.samples_path is not None:
             self._samples_file = open(spec.samples_path, "w", newline="")  # noqa: SIM115
@@ -116,6 +117,7 @@ class LoadRun:
             on_requests_done=self.done.set,
             samples=self._samples_file,
         )
+
         user_classes = _user_classes(spec) if spec.model == "closed" else []
         self.env = Environment(
             user_classes=user_classes, host=spec.url, stop_timeout=spec.timeout_s
@@ -126,6 +128,7 @@ class LoadRun:
         events.spawning_complete.add_listener(lambda user_count: self.spawned.set())  # type: ignore[no-untyped-call]
         if spec.record:
             events.request.add_listener(self._on_request)  # type: ignore[no-untyped-call]
+
         self.busy = LoopBusyMeter(gevent.get_hub().loop)
         self.outcome = ScheduleOutcome()
         self.times: dict[str, float] = {}

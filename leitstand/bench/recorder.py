@@ -3,7 +3,7 @@
 Every completed request is recorded with three instants on the
 ``time.perf_counter`` clock: when it was due (its intended start), when it was
 sent, and when its response was complete. The response time counts from the
-intended start, so a generator that sends late cannot hide the wait; the
+intended start, so a generator that sends late cannot hide the wait. The
 service time counts from the actual send. In the closed model a request is due
 when it is sent, and both are the same.
 

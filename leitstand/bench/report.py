@@ -243,6 +243,7 @@ def format_summary(report: dict[str, Any]) -> str:
         f"{'p50':>9} {'p90':>9} {'p99':>9} {'p99.9':>9} {'max':>9}"
     )
     lines = [f"latencies in ms ({basis.removesuffix('_us').replace('_', ' ')})", header]
+
     rows = [*sorted(report["endpoints"].items()), ("total", report["total"])]
     for name, entry in rows:
         t = entry[basis]
@@ -251,6 +252,7 @@ def format_summary(report: dict[str, Any]) -> str:
             f"{entry['throughput_rps']:>9.1f} {_ms(t.get('p50')):>9} {_ms(t.get('p90')):>9} "
             f"{_ms(t.get('p99')):>9} {_ms(t.get('p99.9')):>9} {_ms(t.get('max')):>9}"
         )
+
     rate = report["rate"]
     if rate["target_rps"]:
         lines.append(
@@ -267,6 +269,7 @@ def format_summary(report: dict[str, Any]) -> str:
     lines.append(report["load_model"]["note"])
     if "explanation" in rate:
         lines.append(rate["explanation"])
+
     gate = report["gate"]
     lines.append("gate: passed" if gate["passed"] else "gate: FAILED")
     lines.extend(f"  - {failure}" for failure in gate["failures"])
