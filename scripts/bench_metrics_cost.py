@@ -120,7 +120,7 @@ class WrkRun:
 
     @property
     def cpu_per_request(self) -> float:
-        """Seconds of the app worker's CPU time per request answered."""
+        """Seconds of the app worker's CPU time per request served."""
         return self.app_busy / self.requests_per_second
 
     @property
@@ -173,7 +173,9 @@ def measure_cost(args: argparse.Namespace) -> None:
             serve("plain", variants["plain"], folder, args.app_core) as plain,
         ):
             instances = {"metrics": metrics, "plain": plain}
-            for instance in instances.values():  # warm-up: imports, caches, JIT-free steady state
+            for (
+                instance
+            ) in instances.values():  # warm-up: the first requests import code and fill caches
                 run_wrk(instance.url + args.path, 2, args.connections, args.wrk_core, instance)
 
             print(f"route {args.path}, {args.connections} connections, {args.duration} s per run")
@@ -273,7 +275,7 @@ def measure_scrape(args: argparse.Namespace) -> None:
                     response.raise_for_status()
                     timings.append(time.perf_counter() - started)
             cpu_after = sum(sum(worker.cpu_times()[:2]) for worker in workers)
-            # CPU time barely depends on what else runs on the host; wall time does.
+            # Other load on the host changes CPU time much less than wall time.
             cpu_per_scrape = (cpu_after - cpu_before) / (args.scrapes + 1)
             timings.sort()
             print(
@@ -372,13 +374,14 @@ def main(argv: list[str]) -> int:
     scrape.add_argument("--workers", type=int, default=4)
     scrape.add_argument("--scrapes", type=int, default=200)
     args = parser.parse_args(argv)
+    if args.command == "overhead":
+        measure_overhead(args)
+        return 0
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         print("wrk and taskset are required (Debian packages wrk and util-linux)", file=sys.stderr)
         return 2
     if args.command == "cost":
         measure_cost(args)
-    elif args.command == "overhead":
-        measure_overhead(args)
     else:
         measure_scrape(args)
     return 0
