@@ -317,8 +317,8 @@ def query_variable(name: str, label: str, query: str) -> Json:
 
 
 # Step of annotation queries: the provisioned scrape interval. An annotation on
-# increase(...[$__rate_interval]) sees every change as long as its step is not longer than
-# $__rate_interval, which is at least four scrape intervals.
+# increase(...[$__rate_interval]) finds every change as long as its step is not longer
+# than $__rate_interval, which is at least four scrape intervals.
 ANNOTATION_STEP = "15s"
 
 
