@@ -38,6 +38,9 @@ class CacheConfig:
     # Time to live of "not found" results: short, so a row created later shows up
     # soon even where no write path invalidates the cache.
     negative_ttl_seconds: float = 5.0
+    # Keep each key's last computed result after its entry expires, for
+    # ``lookup_only()`` callers (degraded mode) to serve instead of computing.
+    keep_last: bool = False
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
@@ -59,7 +62,7 @@ DEFAULT_CONFIGS: dict[str, CacheConfig] = {
     "auftraege": CacheConfig(capacity=10_000, ttl_seconds=30.0),
     "rechnungen": CacheConfig(capacity=10_000, ttl_seconds=60.0),
     "lager": CacheConfig(capacity=4_096, ttl_seconds=10.0),
-    "prognose": CacheConfig(capacity=2_048, ttl_seconds=300.0),
+    "prognose": CacheConfig(capacity=2_048, ttl_seconds=300.0, keep_last=True),
 }
 
 

@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from cachetools import LRUCache
+
 from app.cache.backend import MISSING, CacheBackend, MemoryBackend
 from app.cache.config import CacheConfig, SharedRegion
 from app.cache.flight import FlightAbandoned, Flights
@@ -29,10 +31,12 @@ _lookup_only: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 
 class CacheMissError(LookupError):
-    """A call inside ``lookup_only()`` found no live entry and did not compute one."""
+    """A call inside ``lookup_only()`` found no entry, live or last, and did not compute one."""
 
     def __init__(self, cache: str) -> None:
-        super().__init__(f"no live entry in cache {cache!r}, and computing is off (lookup_only)")
+        super().__init__(
+            f"no entry in cache {cache!r}, live or last, and computing is off (lookup_only)"
+        )
         self.cache = cache
 
 
@@ -118,6 +122,8 @@ class Cache:
         self._last_error_log = -ERROR_LOG_INTERVAL
         self.region = SharedRegion(state, name, config)
         self.backend: CacheBackend = backend or MemoryBackend(self.region, self.metrics, timer)
+        self._last_lock = threading.Lock()
+        self._last: LRUCache[CacheKey, Any] = LRUCache(maxsize=config.capacity)
 
     def bind(self, state: SharedState, enabled: bool, config: CacheConfig) -> None:
         """Move the cache to another shared state (a new app instance in this process)."""
@@ -126,10 +132,12 @@ class Cache:
         self.region = SharedRegion(state, self.name, self.config)
         self.backend = MemoryBackend(self.region, self.metrics, self._timer)
         self._flights = Flights()
+        self._last = LRUCache(maxsize=config.capacity)
 
     def reset_after_fork(self) -> None:
         self._flights.reset_after_fork()
         self._error_lock = threading.Lock()
+        self._last_lock = threading.Lock()
         if isinstance(self.backend, MemoryBackend):
             self.backend.reset_after_fork()
 
@@ -197,7 +205,7 @@ class Cache:
         not_found: tuple[type[BaseException], ...],
     ) -> Any:
         if _lookup_only.get():
-            raise CacheMissError(self.name)
+            return self._last_result(key)
         while True:
             generation = self._generation()
             if generation is None:  # the backend failed: compute without the cache
@@ -238,7 +246,7 @@ class Cache:
         not_found: tuple[type[BaseException], ...],
     ) -> Any:
         if _lookup_only.get():
-            raise CacheMissError(self.name)
+            return self._last_result(key)
         while True:
             generation = self._generation()
             if generation is None:
@@ -280,11 +288,22 @@ class Cache:
             self._backend_failed("generation", error)
             return None
 
+    def _last_result(self, key: CacheKey) -> Any:
+        """Return the last result computed for ``key`` or raise ``CacheMissError``."""
+        with self._last_lock:
+            value = self._last.get(key, MISSING)
+        if value is MISSING:
+            raise CacheMissError(self.name)
+        return value
+
     def _store(self, key: CacheKey, value: Any, generation: int) -> None:
         if value is None or type(value) is NotFound:
             ttl = min(self.config.negative_ttl_seconds, self.region.ttl_seconds())
         else:
             ttl = self.region.ttl_seconds()
+            if self.config.keep_last:
+                with self._last_lock:
+                    self._last[key] = value
         try:
             self.backend.set(key, value, ttl, generation)
         except Exception as error:

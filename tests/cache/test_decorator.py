@@ -7,6 +7,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from app.cache import Cache, CacheMissError, cached, lookup_only
+from app.cache.config import CacheConfig
+from app.shared_state import SharedState
 from tests.cache.conftest import MakeCache, ManualClock
 
 
@@ -189,7 +191,7 @@ async def test_lookup_only_serves_hits_and_raises_on_miss(make_cache: MakeCache)
     assert await get_prognose(1) == [1.0, 2.0]
     with lookup_only():
         assert await get_prognose(1) == [1.0, 2.0]
-        with pytest.raises(CacheMissError, match="no live entry in cache"):
+        with pytest.raises(CacheMissError, match="no entry in cache"):
             await get_prognose(2)
     assert calls == [1]
     assert await get_prognose(2) == [1.0, 2.0]
@@ -263,3 +265,24 @@ def _frames(traceback: Any) -> Any:
     while traceback is not None:
         yield traceback
         traceback = traceback.tb_next
+
+
+async def test_lookup_only_serves_last_result(state: SharedState) -> None:
+    clock = ManualClock()
+    config = CacheConfig(capacity=10, ttl_seconds=2.0, keep_last=True)
+    cache = Cache("test-keep-last", config, state, timer=clock)
+    calls: list[int] = []
+
+    @cached(cache)
+    async def get_prognose(artikel_id: int) -> list[float]:
+        calls.append(artikel_id)
+        return [float(len(calls))]
+
+    assert await get_prognose(1) == [1.0]
+    clock.advance(5.0)  # the entry has expired
+    with lookup_only():
+        assert await get_prognose(1) == [1.0]
+        with pytest.raises(CacheMissError):
+            await get_prognose(2)
+    assert calls == [1]
+    assert await get_prognose(1) == [2.0]
