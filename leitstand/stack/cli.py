@@ -11,6 +11,7 @@ import webbrowser
 from pathlib import Path
 from types import FrameType
 
+from leitstand.rules import THRESHOLD_FLAGS
 from leitstand.stack.config import Ports, StackConfig
 
 PORT_FLAGS = ("app", "exporter", "optimizer", "prometheus", "alertmanager", "locust", "smtp")
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--thresholds", type=Path, help="alert thresholds file (default: prometheus/thresholds.yml)"
     )
+    for flag, (alert, field, text) in THRESHOLD_FLAGS.items():
+        parser.add_argument(flag, type=float, metavar="NUMBER", help=f"{text} ({alert}.{field})")
     parser.add_argument(
         "--alert-method",
         choices=["email", "webhook", "both", "none"],
@@ -119,8 +122,14 @@ def config_from_args(args: argparse.Namespace) -> StackConfig:
     )
     home: Path = args.home
     database = args.database or f"sqlite+aiosqlite:///{(home / 'erp.db').resolve()}"
+    overrides: dict[str, dict[str, float]] = {}
+    for flag, (alert, field, _) in THRESHOLD_FLAGS.items():
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if value is not None:
+            overrides.setdefault(alert, {})[field] = value
     return StackConfig(
         home=home,
+        threshold_overrides=overrides,
         ports=ports,
         host=args.host,
         scrape_interval=args.scrape_interval,

@@ -29,6 +29,8 @@ class StackConfig:
     host: str = "127.0.0.1"
     scrape_interval: float = 5.0
     thresholds: Path | None = None
+    # Alert name -> threshold fields that replace the thresholds file's values.
+    threshold_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
     alert_method: AlertMethod = "both"
     retention: str = "15d"
     workers: str = "2"

@@ -25,6 +25,7 @@ def write_configs(config: StackConfig) -> None:
         thresholds_path=config.thresholds or DEFAULT_THRESHOLDS,
         scrape_interval=interval,
         max_for=config.max_for,
+        overrides=config.threshold_overrides,
     )
     prometheus = render_prometheus_config(
         ports={

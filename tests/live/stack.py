@@ -87,7 +87,10 @@ def start_stack(home: Path, *extra: str, wait: bool = True) -> LiveStack:
         "--group-interval",
         "5s",
         "--alert-for",
-        "5s",
+        "10s",
+        # Well above the latency of start-up and cache warm-up, well under a drill's.
+        "--threshold-latency",
+        "1",
     ]
     for part, port in ports.items():
         argv += [f"--{part}-port", str(port)]

@@ -1,0 +1,1 @@
+"""``leitstand demo``: the closed loop shown end to end on a live stack."""
