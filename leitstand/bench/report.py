@@ -25,7 +25,9 @@ CLOSED_MODEL_NOTE = (
     "closed model: each user sends its next request only after the previous response, "
     "so these figures are service times; a server stall delays one request per user "
     "instead of every request due during it, and hides in the percentiles. "
-    "Use --model open --rate R to measure response times from each request's intended start."
+    "Use --model open --rate R to measure response times from each request's intended start. "
+    "With --rate, corrected_service_time_us estimates the hidden requests by "
+    "HdrHistogram's correction for coordinated omission."
 )
 OPEN_MODEL_NOTE = (
     "open model: requests follow a fixed send schedule; response times count from each "
@@ -62,6 +64,23 @@ def _endpoint_report(record: dict[str, Any], window_s: float) -> dict[str, Any]:
             "service_time": record["service"]["histogram"],
         },
     }
+
+
+def _add_corrected(
+    endpoints: dict[str, dict[str, Any]], measured: dict[str, dict[str, Any]], spec: dict[str, Any]
+) -> None:
+    # Each paced user should send every users / rate seconds; a longer wait hid the
+    # requests it would have sent meanwhile.
+    interval_us = round(spec["users"] / spec["rate"] * 1_000_000)
+    for name, record in measured.items():
+        service = record["service"]
+        histogram = histograms.corrected(histograms.decode(service["histogram"]), interval_us)
+        summary = histograms.summarize(histogram, service["min_us"], service["max_us"])
+        endpoints[name]["corrected_service_time_us"] = {
+            **summary,
+            "estimate": True,
+            "expected_interval_us": interval_us,
+        }
 
 
 def _total(measured: dict[str, dict[str, Any]], window_s: float) -> dict[str, Any]:
@@ -183,6 +202,8 @@ def build_report(
     warmup: dict[str, dict[str, Any]] = recorded["warmup"] if recorded else {}
 
     endpoints = {name: _endpoint_report(r, window_s) for name, r in measured.items()}
+    if spec["model"] == "closed" and spec.get("rate"):
+        _add_corrected(endpoints, measured, spec)
     total = _total(measured, window_s)
     generator = _generator(result, recorded)
     # Without recording (--no-record) only Locust's own count of the window is there.

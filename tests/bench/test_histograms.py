@@ -54,3 +54,26 @@ def test_out_of_range_values_clamped() -> None:
     assert histogram.get_total_count() == 2
     assert histogram.min_value == 0
     assert histogram.max_value == histograms.HIGHEST_US
+
+
+def test_correction_matches_expected_interval_rule() -> None:
+    # Below 2048 µs every value is its own bucket, so the estimate is exact there.
+    values = [100, 250, 299, 300, 600, 601, 1000, 1999]
+    reference = histograms.new_histogram()
+    plain = histograms.new_histogram()
+    for value in values:
+        # HdrHistogram's Java recordValueWithExpectedInterval, step by step.
+        reference.record_value(value)
+        missing = value - 300
+        while missing >= 300:
+            reference.record_value(missing)
+            missing -= 300
+    histograms.record_many(plain, values)
+
+    result = histograms.corrected(plain, 300)
+
+    assert np.array_equal(
+        np.ctypeslib.as_array(result.counts), np.ctypeslib.as_array(reference.counts)
+    )
+    assert result.get_total_count() == reference.get_total_count()
+    assert plain.get_total_count() == len(values)

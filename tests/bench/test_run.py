@@ -223,5 +223,8 @@ def test_server_stall_open_and_closed(start_target: StartTarget) -> None:
     assert reports["open"]["load_model"]["latency_from"] == "intended start"
     assert closed_entry["service_time_us"]["p99"] < 1_000_000
     assert closed_entry["service_time_us"]["max"] > 5_000_000
+    # The estimate adds the requests each paced user would have sent during the stall.
+    assert closed_entry["corrected_service_time_us"]["estimate"] is True
+    assert closed_entry["corrected_service_time_us"]["p99"] > 1_000_000
     assert "service times" in reports["closed"]["load_model"]["note"]
     assert "hides" in reports["closed"]["load_model"]["note"]
