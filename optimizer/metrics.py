@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class OptimizerMetrics:
     """Counters and histograms of webhooks, decisions, actions, verifications and escalations."""
+
+    def start_rules(self, rules: Iterable[tuple[str, str]]) -> None:
+        """Create the ``failed`` decision series of each (rule, action kind) at 0.
+
+        ``increase()`` ignores a series' first sample, so an alert on failures
+        would miss a failure that first appears as a series with the value 1.
+        """
+        for rule, action in rules:
+            self.decisions.labels(rule=rule, action=action, result="failed")
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)

@@ -87,6 +87,7 @@ async def _running(
         settings.state_dir / "control.token",
     )
     metrics.dry_run.set(1 if settings.optimizer_dry_run else 0)
+    metrics.start_rules((rule.name, rule.action.kind) for rule in rules.rules)
 
     # One connection pool for the app, Prometheus and Alertmanager; the control client
     # sets its own timeout on each request.
