@@ -44,7 +44,8 @@ class ServerProcess:
 
     @property
     def pid(self) -> int:
-        return self.proc.pid
+        pid: int = self.proc.pid
+        return pid
 
     def log(self, tail: int = 40) -> str:
         self._log.flush()
@@ -67,7 +68,8 @@ class ServerProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self._log.close()
-        return self.proc.returncode
+        status: int = self.proc.returncode
+        return status
 
 
 def wait_until(
