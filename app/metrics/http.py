@@ -7,9 +7,10 @@ before its last body chunk is sent; background tasks that run after it are
 not part of its latency. Samples go through ``SampleBuffer``, which writes
 them to the metric values in batches.
 
-NOTE: on a busy host the middleware measured 5 to 40 µs of CPU per request
-on ``/health`` (docs/benchmarks.md, "App metrics"), 1 % to 12 % of that
-route's cost; whether throughput stays at 0.95 of plain is not yet settled.
+NOTE: on a busy host the middleware measured 5 to 23 µs of CPU per request
+on ``/health`` where the app had most of its core, and more where it did
+not (docs/benchmarks.md, "App metrics"). Whether throughput stays at 0.95
+of plain is not settled until a benchmark on an idle host.
 """
 
 from __future__ import annotations
