@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from app.db.setup import prepare_database
 from app.main import create_app
 from app.settings import Settings
-from tests.app.helpers import SEED_ARTIKEL, SEED_AUFTRAEGE, SEED_KUNDEN, AppClient, small_settings
-from tests.app.postgres import postgres_cluster
+from tests.app.helpers import SEED_ARTIKEL, SEED_AUFTRAEGE, SEED_KUNDEN, AppClient
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def pg_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    with postgres_cluster(tmp_path_factory.mktemp("postgres")) as url:
-        settings = small_settings(url)
-        prepare_database(settings)
-        yield settings
 
 
 @pytest.fixture
