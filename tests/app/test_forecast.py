@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -72,3 +73,17 @@ def test_short_series(series: list[int], expected: list[float]) -> None:
 def test_smooth_rejects_parameters_outside_range(alpha: float, beta: float) -> None:
     with pytest.raises(ValueError, match="alpha must be in"):
         forecast.smooth(SERIES, alpha, beta)
+
+
+def test_fit_matches_grid_of_smooth_calls() -> None:
+    rng = random.Random(7)
+    for length in (2, 3, 10, 104):
+        series = [rng.randint(0, 60) for _ in range(length)]
+        expected = forecast.smooth(series, forecast.GRID[0], forecast.GRID[0])
+        for alpha in forecast.GRID:
+            for beta in forecast.GRID:
+                candidate = forecast.smooth(series, alpha, beta)
+                tolerance = forecast.TIE_TOLERANCE * max(expected.sse, 1.0)
+                if candidate.sse < expected.sse - tolerance:
+                    expected = candidate
+        assert forecast.fit(series) == expected, series
