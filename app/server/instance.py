@@ -83,13 +83,21 @@ def run_instance(
 
     state = SharedState(run_folder.state_path)
     supervisor = Supervisor(
-        functools.partial(run_worker, config, listener, settings.debug_pid_header),
+        functools.partial(
+            run_worker,
+            config,
+            listener,
+            settings.debug_pid_header,
+            run_folder.heartbeat_path if options.worker_timeout > 0 else None,
+        ),
         state,
         target=workers,
         minimum=settings.workers_min,
         maximum=settings.workers_max,
         graceful_timeout=options.graceful_timeout,
         on_worker_exit=[functools.partial(mark_worker_dead, run_folder.metrics_path)],
+        heartbeat_folder=run_folder.heartbeat_path,
+        worker_timeout=options.worker_timeout,
     )
     try:
         return supervisor.run()

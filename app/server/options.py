@@ -30,6 +30,7 @@ class ServeOptions:
     access_log: bool = True
     loop: LoopName = "auto"
     graceful_timeout: float = 30.0
+    worker_timeout: float = 60.0
     app: str = DEFAULT_APP
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -75,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="time a stopping worker has to finish its requests (default: %(default)s)",
     )
     server.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="kill and replace a worker whose event loop has not run for this long; "
+        "0 turns the check off (default: %(default)s)",
+    )
+    server.add_argument(
         "--app",
         default=DEFAULT_APP,
         metavar="MODULE:FACTORY",
@@ -112,6 +121,8 @@ def parse_options(argv: list[str]) -> ServeOptions:
         parser.error(f"argument --port: invalid port {args.port}: use 0 to 65535")
     if args.graceful_timeout <= 0:
         parser.error(f"argument --graceful-timeout: invalid value {args.graceful_timeout}: use > 0")
+    if args.worker_timeout < 0:
+        parser.error(f"argument --worker-timeout: invalid value {args.worker_timeout}: use >= 0")
 
     environment: dict[str, str] = {}
     flags = {
@@ -136,6 +147,7 @@ def parse_options(argv: list[str]) -> ServeOptions:
         access_log=not args.no_access_log,
         loop=args.loop,
         graceful_timeout=args.graceful_timeout,
+        worker_timeout=args.worker_timeout,
         app=args.app,
         environment=environment,
     )

@@ -20,17 +20,19 @@ MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class RunFolder:
-    """A temporary folder with ``state`` and ``metrics/``; ``remove()`` deletes it."""
+    """The folder with ``state``, ``metrics/`` and ``heartbeats/``; ``remove()`` deletes it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.state_path = path / "state"
         self.metrics_path = path / "metrics"
+        self.heartbeat_path = path / "heartbeats"
 
     @classmethod
     def create(cls) -> RunFolder:
         folder = cls(Path(tempfile.mkdtemp(prefix="leitstand-run-")))
         folder.metrics_path.mkdir()
+        folder.heartbeat_path.mkdir()
         logger.debug("Created run folder %s", folder.path)
         return folder
 

@@ -11,6 +11,11 @@ until the count matches the target in the shared state:
 - SIGHUP: replace every worker with a fresh one.
 - SIGUSR1: re-read ``workers.target`` now (see ``app.server.scaling``).
 - SIGCHLD: a worker exited; a replacement starts unless it was asked to stop.
+
+A worker touches its heartbeat file once a second from its event loop. One
+whose file is older than the worker timeout is hung (a blocking call, a
+deadlock) and is killed with SIGKILL and replaced. The check starts with a
+worker's first heartbeat, so a slow lifespan startup is never cut short.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from uvicorn.config import STARTUP_FAILURE
 
@@ -67,6 +73,8 @@ class Supervisor:
         maximum: int,
         graceful_timeout: float,
         on_worker_exit: Sequence[Callable[[int], None]] = (),
+        heartbeat_folder: Path | None = None,
+        worker_timeout: float = 0.0,
     ) -> None:
         self._run_worker = run_worker
         self._state = state
@@ -75,6 +83,8 @@ class Supervisor:
         self._maximum = maximum
         self._graceful_timeout = graceful_timeout
         self._on_worker_exit = tuple(on_worker_exit)
+        self._heartbeat_folder = heartbeat_folder
+        self._worker_timeout = worker_timeout
         self._workers: dict[int, Worker] = {}
         self._stopping = False
         self._exit_status = 0
@@ -91,6 +101,7 @@ class Supervisor:
             try:
                 while not self._stopping:
                     self._reap()
+                    self._check_heartbeats()
                     if not self._stopping:
                         self._reconcile()
                     self._handle_signals(self._wait(TICK_SECONDS))
@@ -228,6 +239,31 @@ class Supervisor:
         for signum in (signal.SIGTTIN, signal.SIGTTOU, signal.SIGHUP, RESCALE_SIGNAL):
             signal.signal(signum, signal.SIG_IGN)
 
+    def _check_heartbeats(self) -> None:
+        if self._heartbeat_folder is None or self._worker_timeout <= 0:
+            return
+        # File times are wall-clock times: a forward jump of the system clock
+        # by more than the timeout makes every worker look hung once.
+        now = time.time()
+        for worker in list(self._workers.values()):
+            if worker.stopping:
+                continue
+            try:
+                beat = (self._heartbeat_folder / str(worker.pid)).stat().st_mtime
+            except FileNotFoundError:
+                continue  # still starting: no heartbeat yet
+            if now - beat > self._worker_timeout:
+                logger.error(
+                    "Worker [%d] sent no heartbeat for %.0f s (--worker-timeout %.0f); "
+                    "killing it and starting a replacement",
+                    worker.pid,
+                    now - beat,
+                    self._worker_timeout,
+                )
+                worker.stopping = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
+
     def _stop_worker(self, worker: Worker) -> None:
         if worker.stopping:
             return
@@ -249,6 +285,8 @@ class Supervisor:
                 self._worker_exited(worker, os.waitstatus_to_exitcode(wait_status))
 
     def _worker_exited(self, worker: Worker, status: int) -> None:
+        if self._heartbeat_folder is not None:
+            (self._heartbeat_folder / str(worker.pid)).unlink(missing_ok=True)
         for hook in self._on_worker_exit:
             try:
                 hook(worker.pid)

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -20,12 +21,23 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class WorkerServer(uvicorn.Server):
-    """A uvicorn server that ends with exit status 0 after a graceful stop.
+    """A uvicorn server that sends heartbeats and ends with status 0 after a graceful stop.
 
     ``uvicorn.Server`` raises a captured SIGTERM again once it has shut down,
     so that a standalone process ends by that signal. A worker reports through
     its exit status instead, which the supervisor reads.
     """
+
+    def __init__(self, config: uvicorn.Config, heartbeat: Path | None) -> None:
+        super().__init__(config)
+        self._heartbeat = heartbeat
+
+    async def on_tick(self, counter: int) -> bool:
+        # uvicorn calls this every 0.1 s from the event loop: a touch once a
+        # second shows the supervisor that the loop still runs.
+        if self._heartbeat is not None and counter % 10 == 0:
+            self._heartbeat.touch()
+        return await super().on_tick(counter)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -37,7 +49,12 @@ class WorkerServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def run_worker(config: uvicorn.Config, listener: socket.socket, pid_header: bool) -> int:
+def run_worker(
+    config: uvicorn.Config,
+    listener: socket.socket,
+    pid_header: bool,
+    heartbeat_folder: Path | None = None,
+) -> int:
     """Serve on ``listener`` until SIGTERM or SIGINT; return the process's exit status.
 
     ``config`` is loaded in the supervisor before the fork, so the app and its
@@ -46,7 +63,8 @@ def run_worker(config: uvicorn.Config, listener: socket.socket, pid_header: bool
     """
     if pid_header:
         config.loaded_app = WorkerPidHeader(config.loaded_app)
-    server = WorkerServer(config)
+    heartbeat = None if heartbeat_folder is None else heartbeat_folder / str(os.getpid())
+    server = WorkerServer(config, heartbeat)
     try:
         server.run(sockets=[listener])
     except SystemExit as exc:

@@ -238,3 +238,21 @@ def test_failing_app_startup_stops_with_status_3(tmp_path: Path) -> None:
     log = server.process.log_path.read_text()
     assert "failed to start (see the error above); stopping the server" in log
     assert log.count("Started worker") == 1
+
+
+def test_hung_worker_is_killed_and_replaced(tmp_path: Path) -> None:
+    server = start_serve(tmp_path, "--worker-timeout", "3", "--app", TEST_APP)
+    try:
+        (worker,) = wait_for_workers(server, 1)
+        heartbeat = run_folder(server) / "heartbeats" / str(worker)
+        wait_until(heartbeat.exists, what="the first heartbeat")
+
+        os.kill(worker, signal.SIGSTOP)  # a worker whose event loop never runs again
+        wait_until(lambda: worker not in worker_pids(server), timeout=30, what="the kill")
+        (replacement,) = wait_for_workers(server, 1)
+        wait_until(lambda: http_status(server, "/health") == 200, what="the replacement")
+    finally:
+        server.process.stop()
+    log = server.process.log_path.read_text()
+    assert f"Worker [{worker}] sent no heartbeat for" in log
+    assert replacement != worker
