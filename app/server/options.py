@@ -1,7 +1,7 @@
 """The flags of ``leitstand serve`` and the ``LEITSTAND_*`` variables they set.
 
 Flags that configure the app become environment variables, so that every
-worker process builds the same ``Settings``; a flag that is not given leaves
+worker process builds the same ``Settings``. A flag that is not given leaves
 the variable as the environment has it.
 """
 
@@ -20,7 +20,7 @@ LoopName = Literal["auto", "uvloop", "asyncio"]
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """What the start-up manager itself uses; the app reads ``environment``."""
+    """Options of the start-up manager itself, and the app's variables in ``environment``."""
 
     host: str = "127.0.0.1"
     port: int = 8003
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument(
         "--debug-pid-header",
         action="store_true",
-        help="name the answering worker in an X-Leitstand-Worker-Pid response header",
+        help="name the serving worker's pid in an X-Leitstand-Worker-Pid response header",
     )
     return parser
 

@@ -1,4 +1,4 @@
-"""What a forked worker runs: one uvicorn server on the supervisor's socket."""
+"""The code of a forked worker: one uvicorn server on the supervisor's socket."""
 
 from __future__ import annotations
 
