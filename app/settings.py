@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     cache_enabled: bool = True
     # Seconds every cache keeps a "not found" result; writes end it earlier.
     cache_negative_ttl_seconds: float = Field(default=5.0, gt=0, le=86_400)
+    # Where cached entries live: each worker's memory, or one Redis shared by
+    # every worker of every instance that names it.
+    cache_backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Socket timeout of each Redis call; a failed call reads the database instead.
+    redis_timeout_seconds: float = Field(default=0.1, gt=0, le=10)
     metrics_enabled: bool = True
 
     # A response header naming the worker's pid, for tests that check every worker.

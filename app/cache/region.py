@@ -331,7 +331,12 @@ class Cache:
 
     def clear(self) -> None:
         """Drop every entry in every worker: they notice on their next access."""
-        self.backend.clear()
+        try:
+            self.backend.clear()
+        except Exception as error:
+            # NOTE: entries of a shared backend that is unreachable now but keeps
+            # its data can be served stale after it returns, for their TTL at most.
+            self._backend_failed("clear", error)
 
     def set_capacity(self, capacity: int) -> int:
         """Set the maximum entries per worker (empties the cache); return the previous value."""

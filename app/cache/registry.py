@@ -19,7 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from redis import Redis
+
 from app.cache.config import DEFAULT_CONFIGS, CacheConfig
+from app.cache.redis_backend import RedisBackend, connect
 from app.cache.region import Cache
 from app.settings import Settings
 from app.shared_state import SharedState
@@ -49,6 +52,7 @@ class CacheRegistry:
         self._state_path: Path | None = None
         self._enabled = True
         self._negative_ttl_seconds: float | None = None
+        self._redis: Redis | None = None
         reference = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _reset_after_fork(reference))
 
@@ -78,6 +82,8 @@ class CacheRegistry:
             if cache is None:
                 state = self._state or self._configure_locked(Settings())
                 cache = Cache(name, self._config(name), state, enabled=self._enabled)
+                if self._redis is not None:
+                    cache.backend = RedisBackend(self._redis, name)
                 self._caches[name] = cache
             return cache
 
@@ -120,8 +126,13 @@ class CacheRegistry:
             self._state_path = settings.state_path
         self._enabled = settings.cache_enabled
         self._negative_ttl_seconds = settings.cache_negative_ttl_seconds
+        self._redis = None
+        if settings.cache_backend == "redis":
+            self._redis = connect(settings.redis_url, settings.redis_timeout_seconds)
         for name, cache in self._caches.items():
             cache.bind(self._state, self._enabled, self._config(name))
+            if self._redis is not None:
+                cache.backend = RedisBackend(self._redis, name)
         return self._state
 
     def _config(self, name: str) -> CacheConfig:

@@ -17,6 +17,10 @@ class NotFoundError(ServiceError):
         self.resource = resource
         self.resource_id = resource_id
 
+    def __reduce__(self) -> tuple[type[NotFoundError], tuple[str, int]]:
+        # Exceptions pickle their message only; a shared cache stores this one.
+        return (type(self), (self.resource, self.resource_id))
+
 
 class InvalidReferenceError(ServiceError):
     """A field of the request names a row that does not exist (422)."""
