@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ SCHEMAS = Path(__file__).parent / "schemas"
 OPERATOR_KINDS = ("ServiceMonitor", "PodMonitor", "PrometheusRule")
 
 
+@functools.cache
 def operator_validator(kind: str) -> jsonschema.protocols.Validator:
     schema = json.loads((SCHEMAS / f"{kind.lower()}.json").read_text())
     validator_class = jsonschema.validators.validator_for(schema)
