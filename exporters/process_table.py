@@ -176,7 +176,8 @@ class ProcfsProcessTable:
         fields = entry.handle
         try:
             open_fds: int | None = len(os.listdir(f"{self.procfs}/{entry.pid}/fd"))
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
+            # Gone since the table was read: ESRCH while it is being reaped, ENOENT after.
             return None
         except PermissionError:
             open_fds = None  # another user's process while not running as root
