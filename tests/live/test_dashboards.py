@@ -55,9 +55,16 @@ GET_ROUTES = (
     "/no-such-route",
 )
 
-# Instances where no server listens. The optimizer's actions on them fail at once and
-# never touch the app, whose rules the closed-loop test needs out of cooldown.
-MADE_UP_INSTANCES = ("127.0.0.1:9", "127.0.0.1:7")
+
+def made_up_instances() -> tuple[str, str]:
+    """Return two instances where no server listens, new for each call.
+
+    The optimizer's actions on them fail at once and never touch the app, whose rule
+    the closed-loop test needs out of cooldown. New ones keep the optimizer's cooldown
+    and Alertmanager's deduplication from swallowing a second run on the same stack.
+    """
+    network = secrets.randbelow(250) + 1
+    return f"127.0.{network}.1:9", f"127.0.{network}.2:9"
 
 
 @dataclass
@@ -201,10 +208,10 @@ def notify_optimizer(stack: LiveStack, instance: str) -> None:
     wait_until(failed, timeout=30, what=f"the optimizer's failed action on {instance}")
 
 
-def notify_through_alertmanager(stack: LiveStack) -> None:
+def notify_through_alertmanager(stack: LiveStack, instance: str) -> None:
     """Send an alert through Alertmanager, which delivers it to the optimizer's webhook."""
     since = datetime.now(UTC).isoformat()
-    probe = alert("LeitstandDashboardProbe", MADE_UP_INSTANCES[0], severity="warning")
+    probe = alert("LeitstandDashboardProbe", instance, severity="warning")
     probe["endsAt"] = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
     for key in ("status", "fingerprint"):
         del probe[key]
@@ -233,10 +240,11 @@ def window(live_stack: LiveStack) -> Iterator[Window]:
         shed_burst(stack)
         # The histogram of a new action kind starts at its first observation, which rate()
         # cannot see, so the optimizer acts twice, with scrapes in between.
-        for instance in MADE_UP_INSTANCES:
+        instances = made_up_instances()
+        for instance in instances:
             notify_optimizer(stack, instance)
             time.sleep(3 * SCRAPE_SECONDS)
-        notify_through_alertmanager(stack)
+        notify_through_alertmanager(stack, instances[0])
         wait_until(
             lambda: bool(
                 stack.query('ALERTS{alertname="LeitstandRequestsShed", alertstate="firing"}')
