@@ -3,8 +3,8 @@
 Each named cache keeps its generation in one Redis key,
 ``<prefix>:<cache>:generation``, and its entries in keys
 ``<prefix>:<cache>:entry:<repr of the cache key>``. An entry stores the
-generation it was computed in beside the value, so a ``get`` is one ``MGET``
-of the generation and the entry, and a ``clear`` is one ``INCR``: entries of an
+generation it was computed in beside the value. So a ``get`` is one ``MGET`` of
+the generation and the entry, and a ``clear`` is one ``INCR``. Entries of an
 older generation are never returned and expire with their TTL.
 
 Values are pickled, so pydantic models, dates, decimals, integer dictionary
