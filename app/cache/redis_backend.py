@@ -11,6 +11,9 @@ Values are pickled, so pydantic models, dates, decimals, integer dictionary
 keys and cached "not found" exceptions come back with their types. Pickle runs
 code named in the data it loads, so only the app may write to this Redis
 database: keep it on a private network with a password (``LEITSTAND_REDIS_URL``).
+
+Redis bounds the memory (``maxmemory`` with ``allkeys-lru``), so the capacity
+knob of the control API applies to the memory backend only.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def connect(url: str, timeout_seconds: float) -> redis.Redis:
     recovers when Redis returns. The pool notices a fork and opens new
     connections in the child.
     """
+    # NOTE: a refused connection fails at once, but an unreachable host that
+    # drops packets blocks the event loop for up to the timeout on every call
+    # (two or three calls per cached read) until Redis answers again.
     return redis.Redis.from_url(
         url,
         socket_timeout=timeout_seconds,
