@@ -54,7 +54,8 @@ def test_percentiles_match_raw_timings(target: Target, tmp_path: Path) -> None:
     for label, percentile in histograms.PERCENTILES.items():
         expected = histograms.rank_percentile(raw, percentile)
         assert timings[label] == pytest.approx(expected, rel=0.01), label
-    assert 140_000 <= timings["p50"] <= 160_000
+    # The server sleeps at least 140 ms; a loaded machine may add any amount to that.
+    assert timings["p50"] >= 140_000
 
 
 def test_sub_millisecond_latency_in_microseconds(target: Target) -> None:
