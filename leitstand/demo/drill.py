@@ -180,7 +180,7 @@ class Drill:
             if loaded and healthy and p95 is not None and self.alert_state() is None:
                 self.record(
                     "baseline",
-                    f"{rate:.1f} requests/s, p95 {p95 * 1000:.0f} ms, no alert",
+                    f"{rate:.1f} requests/s, p95 {p95 * 1000:.0f} ms, {ALERT} quiet",
                     rate=rate,
                     p95_seconds=p95,
                 )

@@ -11,6 +11,7 @@ import webbrowser
 from pathlib import Path
 from types import FrameType
 
+from leitstand.durations import parse_duration
 from leitstand.rules import THRESHOLD_FLAGS
 from leitstand.stack.config import Ports, StackConfig
 
@@ -18,12 +19,35 @@ PORT_FLAGS = ("app", "exporter", "optimizer", "prometheus", "alertmanager", "loc
 
 
 def duration_seconds(text: str) -> float:
-    """Parse ``15``, ``15s``, ``2m`` or ``500ms`` into seconds."""
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * units[unit]
-    return float(text)
+    """Parse a Prometheus duration (``15s``, ``2m``, ``500ms``) or plain seconds; above 0."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text) / 1000
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"invalid interval {text!r}: it must be above 0")
+    return seconds
+
+
+def prometheus_duration(text: str) -> str:
+    """Check a Prometheus duration such as ``10s`` or ``15d`` and return it as given."""
+    try:
+        parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def worker_count(text: str) -> str:
+    """Check ``--workers``: a whole number from 1, or ``auto``."""
+    if text != "auto" and not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(
+            f"invalid worker count {text!r}: expected a whole number from 1, or auto"
+        )
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,10 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
         "both (default) or nowhere",
     )
     parser.add_argument(
-        "--retention", default="15d", help="how long Prometheus keeps its data (default: 15d)"
+        "--retention",
+        type=prometheus_duration,
+        default="15d",
+        help="how long Prometheus keeps its data (default: 15d)",
     )
     parser.add_argument(
-        "--workers", default="2", help="app worker processes, a number or 'auto' (default: 2)"
+        "--workers",
+        type=worker_count,
+        default="2",
+        help="app worker processes, a number or 'auto' (default: 2)",
     )
     parser.add_argument(
         "--database",
@@ -84,17 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--alert-for",
+        type=prometheus_duration,
         metavar="DURATION",
         help="longest `for` of any alert rule, e.g. 10s for drills "
         "(default: the thresholds file's)",
     )
     parser.add_argument(
         "--group-wait",
+        type=prometheus_duration,
         metavar="DURATION",
         help="Alertmanager group_wait (default: the checked-in 10s)",
     )
     parser.add_argument(
         "--group-interval",
+        type=prometheus_duration,
         metavar="DURATION",
         help="Alertmanager group_interval (default: the checked-in 1m)",
     )

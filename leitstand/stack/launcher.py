@@ -7,14 +7,21 @@ import shutil
 import sys
 import threading
 import time
+from dataclasses import asdict
 from importlib.resources import files
 from typing import TextIO
 
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from leitstand.rules import DEFAULT_THRESHOLDS, apply_overrides
 from leitstand.stack import ports as port_checks
 from leitstand.stack.config import StackConfig
 from leitstand.stack.configs import write_configs
 from leitstand.stack.parts import Part, PartSpec, stop_all
 from leitstand.stack.tokens import ensure_token_file
+from leitstand.thresholds import ThresholdsError, load_thresholds
 
 logger = logging.getLogger("leitstand.up")
 
@@ -183,6 +190,41 @@ def plan(config: StackConfig) -> list[PartSpec]:
     return specs
 
 
+def validate(config: StackConfig) -> None:
+    """Raise ``StackError`` for settings that would only fail after parts have started."""
+    try:
+        make_url(config.database_url or "")
+    except ArgumentError:
+        raise StackError(
+            f"invalid --database {config.database_url!r}: expected a SQLAlchemy URL such as "
+            "sqlite+aiosqlite:///path/erp.db or postgresql+asyncpg://user@host/db"
+        ) from None
+    try:
+        apply_overrides(
+            load_thresholds(config.thresholds or DEFAULT_THRESHOLDS), config.threshold_overrides
+        )
+    except (ThresholdsError, ValidationError, OSError) as error:
+        first = str(error).splitlines()[:3]
+        raise StackError(
+            "invalid thresholds: " + " ".join(line.strip() for line in first)
+        ) from None
+
+    ports = asdict(config.ports)
+    by_port: dict[int, list[str]] = {}
+    for name, port in ports.items():
+        by_port.setdefault(port, []).append(name)
+    shared = [f"{port} ({', '.join(names)})" for port, names in by_port.items() if len(names) > 1]
+    if shared:
+        raise StackError(
+            f"several parts would share a port: {'; '.join(shared)}; "
+            "give each its own with the --*-port flags"
+        )
+    if not port_checks.address_available(config.host):
+        raise StackError(
+            f"invalid --host {config.host}: no interface of this machine has that address"
+        )
+
+
 def check_ports(config: StackConfig, specs: list[PartSpec]) -> None:
     """Raise ``StackError`` naming every taken port and the process that holds it."""
     wanted = {
@@ -242,6 +284,7 @@ def run(
     ready: threading.Event | None = None,
 ) -> int:
     """Run the stack until ``stop`` is set or a part dies; return the exit status."""
+    validate(config)
     specs = plan(config)
     check_ports(config, specs)
     prepare(config)

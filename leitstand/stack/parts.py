@@ -41,6 +41,8 @@ class Part:
         self._console = console
         self._prefix = f"{spec.name.ljust(width)} | "
         self._tail: deque[str] = deque(maxlen=30)
+        # Lines that name an error, kept apart: a usage text can push them out of the tail.
+        self._errors: deque[str] = deque(maxlen=5)
         self._console_lock = threading.Lock()
         self.proc = subprocess.Popen(
             spec.argv,
@@ -62,12 +64,16 @@ class Part:
                 log.flush()
                 line = raw.decode(errors="replace").rstrip()
                 self._tail.append(line)
+                if "error" in line.lower():
+                    self._errors.append(line)
                 with self._console_lock:
                     self._console.write(self._prefix + line + "\n")
                     self._console.flush()
 
     def tail(self) -> str:
-        return "\n".join(self._tail)
+        """Return the last lines of output, after any earlier error lines they no longer hold."""
+        earlier = [line for line in self._errors if line not in self._tail]
+        return "\n".join([*earlier, *(["..."] if earlier else []), *self._tail])
 
     def alive(self) -> bool:
         return self.proc.poll() is None

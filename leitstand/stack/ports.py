@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 
 import psutil
@@ -16,6 +17,17 @@ def is_free(host: str, port: int) -> bool:
             sock.bind((host, port))
         except OSError:
             return False
+    return True
+
+
+def address_available(host: str) -> bool:
+    """Return whether an interface of this machine has the address ``host``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, 0))
+        except OSError as error:
+            return error.errno != errno.EADDRNOTAVAIL
     return True
 
 

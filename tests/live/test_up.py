@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from tests.live.stack import LiveStack, start_stack
 from tests.support.processes import free_port, wait_until
@@ -129,3 +130,33 @@ def _alive(process: psutil.Process) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--scrape-interval", "0s"], "it must be above 0"),
+        (["--threshold-cpu", "150"], "invalid thresholds"),
+        (["--alert-for", "5x"], "invalid duration '5x'"),
+        (["--retention", "bogus"], "invalid duration 'bogus'"),
+        (["--database", "notaurl"], "invalid --database 'notaurl'"),
+        (["--workers", "0"], "invalid worker count '0'"),
+        (["--prometheus-port", "8003", "--app-port", "8003"], "would share a port: 8003"),
+        (["--host", "10.255.255.1"], "no interface of this machine has that address"),
+    ],
+    ids=["interval", "threshold", "for", "retention", "database", "workers", "ports", "host"],
+)
+def test_invalid_flags_rejected_before_start(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "leitstand", "up", "--home", str(tmp_path / "home"), *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "home" / "run").exists()
