@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -17,6 +21,36 @@ from app.services.errors import (
 )
 
 logger = logging.getLogger("leitstand.app")
+
+
+async def validation_error_response(request: Request, error: Exception) -> JSONResponse:
+    """Return 422 with the list of failed fields, whatever the client sent.
+
+    Python's JSON parser accepts ``NaN``, ``Infinity`` and ``-Infinity``, which
+    a JSON response cannot carry: the ``input`` echoes them as the strings
+    ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``. Should an input still not
+    encode, the error goes out without its ``input``.
+    """
+    assert isinstance(error, RequestValidationError)
+    try:
+        # The response encodes its body here, so an input too deep to encode fails here too.
+        return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+    except (RecursionError, TypeError, ValueError):
+        # Type, location and message are strings and ints, which always encode.
+        keep = ("type", "loc", "msg")
+        detail = [{key: item[key] for key in keep} for item in error.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by its JSON literal as a string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    return value
 
 
 async def service_error_response(request: Request, error: Exception) -> JSONResponse:
@@ -76,6 +110,7 @@ async def operational_error_response(request: Request, error: Exception) -> JSON
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(ServiceError, service_error_response)
     app.add_exception_handler(IntegrityError, integrity_error_response)
     app.add_exception_handler(OperationalError, operational_error_response)

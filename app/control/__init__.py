@@ -8,8 +8,10 @@ value lives in the shared state, so a change applies to every worker process.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry
 
+from app.api.errors import validation_error_response
 from app.cache import CacheRegistry
 from app.control.access import ControlAccess
 from app.control.catalog import build_knobs
@@ -57,6 +59,8 @@ def install_control(
     controller = Controller(state, knobs, ChangeLog.beside(settings.state_path))
     clear_caches = caches.clear if caches is not None else None
     app.include_router(control_router(controller, ControlAccess(settings), clear_caches))
+    # A knob value of NaN must get a 422, whichever app the control API is part of.
+    app.add_exception_handler(RequestValidationError, validation_error_response)
     if registry is not None:
         cache_names = caches.names() if caches is not None else []
         actions = [f"cache.{name}.clear" for name in cache_names]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.schemas.common import ListQuery, Money, ReadModel, UpdateModel, WriteModel
+from app.schemas.common import Line, ListQuery, Money, ReadModel, UpdateModel, WriteModel
 
 ArtikelSort = Literal[
     "id", "-id", "artikelnummer", "-artikelnummer", "name", "-name", "kategorie", "-kategorie",
@@ -16,8 +16,8 @@ ArtikelSort = Literal[
 
 
 class ArtikelCreate(WriteModel):
-    name: str = Field(min_length=1, max_length=200)
-    kategorie: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=200)
+    kategorie: Line = Field(min_length=1, max_length=100)
     preis: Money
     bestand: int = Field(default=0, ge=0, le=10_000_000, description="opening stock")
 
@@ -25,8 +25,8 @@ class ArtikelCreate(WriteModel):
 class ArtikelUpdate(UpdateModel):
     """Changes to an article; its stock changes only through stock movements."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    kategorie: str | None = Field(default=None, min_length=1, max_length=100)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    kategorie: Line | None = Field(default=None, min_length=1, max_length=100)
     preis: Money | None = None
 
 
@@ -44,8 +44,8 @@ class ArtikelRead(ArtikelRef):
 
 
 class ArtikelQuery(ListQuery):
-    name: str | None = Field(default=None, max_length=200, description="part of the name")
-    kategorie: str | None = Field(default=None, max_length=100, description="the exact category")
+    name: Line | None = Field(default=None, max_length=200, description="part of the name")
+    kategorie: Line | None = Field(default=None, max_length=100, description="the exact category")
     preis_min: Money | None = None
     preis_max: Money | None = None
     sort: ArtikelSort = "id"

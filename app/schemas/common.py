@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 # Row ids are 32-bit integers on PostgreSQL; larger values can name no row.
 MAX_ID = 2_147_483_647
@@ -18,6 +26,32 @@ Money = Annotated[
     Field(ge=0, max_digits=9, decimal_places=2),
     PlainSerializer(float, return_type=float, when_used="json"),
 ]
+
+
+# Control characters: C0, DEL and C1. SQLite ends a LIKE pattern at a NUL, so a
+# filter holding one would match every row. Stored names reach exports and logs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A note may span lines and hold tabs; no other control character.
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _reject(pattern: re.Pattern[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found is not None:
+            raise ValueError(
+                f"the control character U+{ord(found.group()):04X} at position {found.start()} "
+                "is not allowed here; remove it"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+# One line of text: a name, a category, a street, a filter on one of them.
+Line = Annotated[str, _reject(_CONTROL)]
+# Free text such as a note; line breaks and tabs are allowed.
+Text = Annotated[str, _reject(_CONTROL_IN_TEXT)]
 
 
 def euros_to_cents(amount: Decimal) -> int:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
-from app.schemas.common import ListQuery, ReadModel, UpdateModel, WriteModel
+from app.schemas.common import Line, ListQuery, ReadModel, UpdateModel, WriteModel
 
 KundenSort = Literal[
     "id", "-id", "kundennummer", "-kundennummer", "name", "-name", "ort", "-ort",
@@ -16,19 +16,19 @@ KundenSort = Literal[
 
 
 class KundeCreate(WriteModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     email: EmailStr
-    strasse: str = Field(min_length=1, max_length=200)
+    strasse: Line = Field(min_length=1, max_length=200)
     plz: str = Field(pattern=r"^[0-9]{5}$")
-    ort: str = Field(min_length=1, max_length=100)
+    ort: Line = Field(min_length=1, max_length=100)
 
 
 class KundeUpdate(UpdateModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
-    strasse: str | None = Field(default=None, min_length=1, max_length=200)
+    strasse: Line | None = Field(default=None, min_length=1, max_length=200)
     plz: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
-    ort: str | None = Field(default=None, min_length=1, max_length=100)
+    ort: Line | None = Field(default=None, min_length=1, max_length=100)
 
 
 class KundeRef(ReadModel):
@@ -46,7 +46,7 @@ class KundeRead(KundeRef):
 
 
 class KundenQuery(ListQuery):
-    name: str | None = Field(default=None, max_length=200, description="part of the name")
-    ort: str | None = Field(default=None, max_length=100, description="the exact city")
-    plz: str | None = Field(default=None, max_length=10, description="start of the postcode")
+    name: Line | None = Field(default=None, max_length=200, description="part of the name")
+    ort: Line | None = Field(default=None, max_length=100, description="the exact city")
+    plz: Line | None = Field(default=None, max_length=10, description="start of the postcode")
     sort: KundenSort = "id"

@@ -9,7 +9,7 @@ from pydantic import AliasChoices, AwareDatetime, Field, model_validator
 
 from app.domain.states import Bewegungsart
 from app.schemas.artikel import ArtikelRef
-from app.schemas.common import ListQuery, ReadModel, RowId, WriteModel
+from app.schemas.common import Line, ListQuery, ReadModel, RowId, Text, WriteModel
 
 LagerSort = Literal[
     "id", "-id", "artikelnummer", "-artikelnummer", "name", "-name", "bestand", "-bestand",
@@ -48,7 +48,7 @@ class LagerbewegungCreate(WriteModel):
     artikel_id: RowId
     menge: int = Field(ge=-10_000_000, le=10_000_000)
     art: Literal[Bewegungsart.ZUGANG, Bewegungsart.KORREKTUR]
-    notiz: str | None = Field(default=None, max_length=200)
+    notiz: Text | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _check_sign(self) -> Self:
@@ -60,7 +60,7 @@ class LagerbewegungCreate(WriteModel):
 
 
 class LagerQuery(ListQuery):
-    kategorie: str | None = Field(default=None, max_length=100)
+    kategorie: Line | None = Field(default=None, max_length=100)
     bestand_max: int | None = Field(default=None, ge=0, description="stock at or below")
     sort: LagerSort = "id"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -100,6 +100,111 @@ async def test_invalid_json_is_422(client: httpx.AsyncClient) -> None:
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+NON_FINITE_BODIES = [
+    ("/api/v1/artikel", '{"name": "A", "kategorie": "K", "preis": NaN, "bestand": 1}', "NaN"),
+    (
+        "/api/v1/artikel",
+        '{"name": "A", "kategorie": "K", "preis": 1, "bestand": Infinity}',
+        "Infinity",
+    ),
+    ("/api/v1/auftraege", '{"foo": -Infinity}', None),
+    ("/api/v1/lager/bewegungen", '{"artikel_id": NaN, "menge": 1, "art": "zugang"}', "NaN"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "echoed"), NON_FINITE_BODIES)
+async def test_non_finite_number_is_422(
+    client: httpx.AsyncClient, path: str, body: str, echoed: str | None
+) -> None:
+    # Python's JSON parser accepts NaN and Infinity; the 422 must still encode as JSON.
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    if echoed is not None:
+        assert [error["input"] for error in detail] == [echoed]
+    else:
+        assert detail[0]["input"] == {"foo": "-Infinity"}
+
+
+async def test_deeply_nested_body_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auftraege", content=b"[" * 100_000, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "There was an error parsing the body"
+
+
+async def test_nested_body_within_parser_limit_is_422(client: httpx.AsyncClient) -> None:
+    body = '{"a": ' + "[" * 900 + "]" * 900 + "}"
+
+    response = await client.post(
+        "/api/v1/auftraege", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert ["body", "a"] in [error["loc"] for error in response.json()["detail"]]
+
+
+CONTROL_CHARACTER_FILTERS = [
+    ("/api/v1/kunden", "name", "\x00zzz"),
+    ("/api/v1/kunden", "ort", "Ber\x00"),
+    ("/api/v1/kunden", "plz", "1\x1b"),
+    ("/api/v1/artikel", "name", "\x00"),
+    ("/api/v1/artikel", "kategorie", "a\nb"),
+    ("/api/v1/lager", "kategorie", "\x7f"),
+]
+
+
+@pytest.mark.parametrize(("path", "field", "value"), CONTROL_CHARACTER_FILTERS)
+async def test_control_character_in_filter_is_422(
+    client: httpx.AsyncClient, path: str, field: str, value: str
+) -> None:
+    response = await client.get(path, params={field: value})
+
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["query", field]
+    assert "control character" in error["msg"]
+
+
+def customer(**fields: str) -> dict[str, str]:
+    body = {"name": "N", "email": "n@example.org", "strasse": "Weg 1", "plz": "10115", "ort": "B"}
+    return body | fields
+
+
+async def test_control_character_in_body_is_422_and_not_stored(client: httpx.AsyncClient) -> None:
+    bad_bodies: list[tuple[str, str, Mapping[str, object]]] = [
+        ("POST", "/api/v1/kunden", customer(name="Evil\u0000Corp")),
+        ("POST", "/api/v1/kunden", customer(strasse="Weg\r1")),
+        ("PATCH", "/api/v1/kunden/1", {"ort": "\x00"}),
+        ("POST", "/api/v1/artikel", {"name": "A\x00", "kategorie": "K", "preis": 1, "bestand": 1}),
+        ("PATCH", "/api/v1/artikel/1", {"kategorie": "K\x85K"}),
+        (
+            "POST",
+            "/api/v1/lager/bewegungen",
+            {"artikel_id": 1, "menge": 1, "art": "zugang", "notiz": "a\x00"},
+        ),
+    ]
+    for method, path, body in bad_bodies:
+        response = await client.request(method, path, json=body)
+
+        assert response.status_code == 422, body
+        assert "control character" in response.json()["detail"][0]["msg"], body
+    listing = await client.get("/api/v1/kunden", params={"limit": 1})
+    assert listing.json()["total"] == SEED_KUNDEN
+
+
+async def test_line_breaks_in_note_are_kept(client: httpx.AsyncClient) -> None:
+    body = {"artikel_id": 1, "menge": 1, "art": "zugang", "notiz": "Lieferung 1\n\tgeprüft"}
+
+    response = await client.post("/api/v1/lager/bewegungen", json=body)
+
+    assert response.status_code == 201
+    assert response.json()["notiz"] == "Lieferung 1\n\tgeprüft"
 
 
 @pytest.fixture

@@ -149,6 +149,25 @@ async def test_invalid_body_is_422(client: httpx.AsyncClient, body: dict[str, ob
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+async def test_non_finite_value_is_422_naming_the_field(
+    client: httpx.AsyncClient, literal: str
+) -> None:
+    # Python's JSON parser accepts these literals; the 422 must still encode as JSON.
+    body = f'{{"value": {literal}, "reason": "x"}}'
+    response = await client.put(
+        "/control/knobs/shed.max_in_flight",
+        content=body,
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", "value"]
+    assert error["type"] == "finite_number"
+    assert error["input"] == literal
+
+
 async def test_unknown_knob_is_404(client: httpx.AsyncClient) -> None:
     response = await put(client, "turbo", 1)
     assert response.status_code == 404
