@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,13 @@ def _drop_polling(record: logging.LogRecord) -> bool:
     return True
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """Return a socket listening on ``host`` and ``port``, set up as uvicorn sets up its own."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=2048)
+    return listener
+
+
 def main(argv: list[str]) -> int:
     arguments = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -128,6 +137,19 @@ def main(argv: list[str]) -> int:
             print(f"  {rule.name}: {rule.alert} -> {action.kind} {subject}")
         return 0
 
+    # Bound before tokens and the audit are written, so a taken port leaves nothing behind.
+    try:
+        listener = _bind(settings.optimizer_host, settings.optimizer_port)
+    except OSError as error:
+        cause = os.strerror(error.errno) if error.errno else str(error)
+        print(
+            f"leitstand optimizer: cannot listen on {settings.optimizer_host} port "
+            f"{settings.optimizer_port}: {cause}; pass a free --port "
+            "(LEITSTAND_OPTIMIZER_PORT) or another --host",
+            file=sys.stderr,
+        )
+        return 2
+
     # The server's imports are heavy; a rules check or a settings error does without them.
     import uvicorn
 
@@ -147,9 +169,11 @@ def main(argv: list[str]) -> int:
     # need not scan it on every full collection.
     gc.freeze()
     try:
-        server.run()
+        server.run(sockets=[listener])
     except TokenError as error:
         logger.error("%s", error)
         return 1
+    finally:
+        listener.close()
     # uvicorn leaves started False when the lifespan or the bind failed.
     return 0 if server.started else 1

@@ -7,11 +7,13 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from optimizer.allowlist import AllowedTargets
 from optimizer.clock import Clock
 from optimizer.decisions import ActionRecord, Decision, Result
+from optimizer.durations import format_duration
 from optimizer.guards import Guards
 from optimizer.metrics import OptimizerMetrics
 from optimizer.payload import Alert, Notification
@@ -19,12 +21,16 @@ from optimizer.prometheus import PrometheusClient, PrometheusError
 from optimizer.rules import Rule, RuleSet
 from optimizer.runner import ActionRunner
 from optimizer.store import AuditStore
-from optimizer.templates import MissingLabelError
+from optimizer.templates import LabelTemplateError
 
 logger = logging.getLogger("leitstand.optimizer")
 
 # Alerts about the optimizer go to people; acting on them could feed a loop.
 OWN_SERVICE = "optimizer"
+
+# How far an alert's startsAt may lie ahead of the optimizer's clock, for clocks of
+# Prometheus and the optimizer that differ a little.
+CLOCK_SKEW = timedelta(seconds=60)
 
 # Decisions that change something, or show a problem, are logged at INFO or WARNING;
 # the skipped ones (duplicate, cooldown, ...) only at DEBUG, since Alertmanager
@@ -42,6 +48,14 @@ class _Decide(Protocol):
     def __call__(
         self, result: Result, reason: str, rule: Rule | None = None, **fields: str
     ) -> Decision: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _NoTargets:
+    """Why an alert has no target to act on: a lookup that failed, or a rejected instance."""
+
+    result: Result
+    reason: str
 
 
 @dataclass(slots=True)
@@ -66,6 +80,7 @@ class Optimizer:
         guards: Guards,
         runner: ActionRunner,
         prometheus: PrometheusClient | None,
+        allowed_targets: AllowedTargets,
         clock: Clock,
         metrics: OptimizerMetrics,
         dry_run: bool,
@@ -76,6 +91,7 @@ class Optimizer:
         self.runner = runner
         self.dry_run = dry_run
         self._prometheus = prometheus
+        self._allowed_targets = allowed_targets
         self._clock = clock
         self._metrics = metrics
         # Decisions of one notification see those of the previous one.
@@ -170,7 +186,7 @@ class Optimizer:
         self,
         alert: Alert,
         notification: Notification,
-        targets: Mapping[str, list[str] | str],
+        targets: Mapping[str, list[str] | _NoTargets],
         received_at: datetime,
         now: datetime,
         plan: _Plan,
@@ -213,14 +229,26 @@ class Optimizer:
             )
             return
 
+        ahead = alert.starts_at - now
+        if ahead > CLOCK_SKEW:
+            whole = timedelta(seconds=int(ahead.total_seconds()))
+            decision(
+                "rejected",
+                f"startsAt {alert.starts_at.isoformat()} is {format_duration(whole)} "
+                f"ahead of the optimizer's clock (at most {format_duration(CLOCK_SKEW)} allowed); "
+                "check the clocks of Prometheus and the optimizer",
+                rule,
+            )
+            return
+
         found = targets.get(alert.fingerprint, [])
-        if isinstance(found, str):
-            decision("failed", found, rule)
+        if isinstance(found, _NoTargets):
+            decision(found.result, found.reason, rule)
             return
         for target in found:
             try:
                 knob = rule.action.knob_for(alert.labels)
-            except MissingLabelError as error:
+            except LabelTemplateError as error:
                 decision("rejected", f"rule {rule.name}: {error}", rule, target=target)
                 continue
             verdict = self.guards.check(rule, alert.fingerprint, alert.starts_at, target, knob, now)
@@ -286,38 +314,74 @@ class Optimizer:
             description = self._descriptions[key] = rule.action.describe(labels)
         return description
 
-    async def _targets(self, notification: Notification) -> dict[str, list[str] | str]:
-        """Map each firing alert's fingerprint to its targets, or to why none were found."""
-        targets: dict[str, list[str] | str] = {}
-        jobs: dict[str, list[str]] = {}
+    async def _targets(self, notification: Notification) -> dict[str, list[str] | _NoTargets]:
+        """Map each firing alert's fingerprint to its targets, or to why it has none.
+
+        An alert's instance label is only a claim, so it is acted on only when Prometheus
+        lists it as an active target of the alert's job or, without Prometheus, when the
+        allow-list contains it.
+        """
+        targets: dict[str, list[str] | _NoTargets] = {}
+        # One lookup per job and notification, however many alerts name the job.
+        jobs: dict[str, list[str] | _NoTargets] = {}
         for alert in notification.alerts:
             if alert.status != "firing":
                 continue
             instance = alert.labels.get("instance")
             job = alert.labels.get("job")
+            if job and job not in jobs:
+                jobs[job] = await self._instances(job)
             if instance:
-                targets[alert.fingerprint] = [instance]
+                targets[alert.fingerprint] = self._check_instance(instance, job, jobs)
             elif job:
-                jobs.setdefault(job, []).append(alert.fingerprint)
+                targets[alert.fingerprint] = jobs.get(job) or _NoTargets(
+                    "failed", f"Prometheus lists no active target of job {job}"
+                )
             else:
-                targets[alert.fingerprint] = "the alert has neither an instance nor a job label"
-        for job, fingerprints in jobs.items():
-            found = await self._instances(job)
-            for fingerprint in fingerprints:
-                targets[fingerprint] = found
+                targets[alert.fingerprint] = _NoTargets(
+                    "failed", "the alert has neither an instance nor a job label"
+                )
         return targets
 
-    async def _instances(self, job: str) -> list[str] | str:
+    def _check_instance(
+        self, instance: str, job: str | None, jobs: Mapping[str, list[str] | _NoTargets]
+    ) -> list[str] | _NoTargets:
         if self._prometheus is None:
-            return (
+            if self._allowed_targets.allows(instance):
+                return [instance]
+            return _NoTargets(
+                "rejected",
+                f"instance {instance} is not in LEITSTAND_OPTIMIZER_ALLOWED_TARGETS "
+                f"({self._allowed_targets.describe()}); add it there or set --prometheus-url",
+            )
+        if not job:
+            return _NoTargets(
+                "rejected",
+                f"the alert names instance {instance} but no job, so Prometheus cannot "
+                "confirm it as a target",
+            )
+        instances = jobs[job]
+        if isinstance(instances, _NoTargets):
+            return instances
+        if instance not in instances:
+            return _NoTargets(
+                "rejected",
+                f"instance {instance} is not an active target of job {job} in Prometheus",
+            )
+        return [instance]
+
+    async def _instances(self, job: str) -> list[str] | _NoTargets:
+        if self._prometheus is None:
+            return _NoTargets(
+                "failed",
                 f"the alert names job {job} but no instance, and without --prometheus-url "
-                "the targets of a job cannot be found"
+                "the targets of a job cannot be found",
             )
         try:
             instances = await self._prometheus.instances(job)
         except PrometheusError as error:
-            return f"cannot find the targets of job {job}: {error}"
-        return instances or f"Prometheus lists no active target of job {job}"
+            return _NoTargets("failed", f"cannot find the targets of job {job}: {error}")
+        return instances
 
     def _prune(self) -> None:
         # Once a minute is often enough: the guards only need their windows.

@@ -121,7 +121,11 @@ class Rule(_Section):
         instance label. The default query selects the alert's own ALERTS series.
         """
         if self.verify.query is not None:
-            return render(self.verify.query, {"instance": target, **labels})
+            # Instances (host:port) cannot pass the knob-name check, and the query only
+            # reads from Prometheus.
+            # NOTE: values are inserted unescaped, so a quote in a label value ends the
+            # PromQL string and the query fails instead of verifying.
+            return render(self.verify.query, {"instance": target, **labels}, check_values=False)
         selectors = [f"{name}={_promql_string(value)}" for name, value in sorted(labels.items())]
         return "ALERTS{" + ",".join(['alertstate="firing"', *selectors]) + "}"
 

@@ -24,7 +24,7 @@ from optimizer.metrics import OptimizerMetrics
 from optimizer.prometheus import PrometheusClient, PrometheusError
 from optimizer.rules import Rule
 from optimizer.store import AuditStore
-from optimizer.templates import MissingLabelError
+from optimizer.templates import LabelTemplateError
 
 logger = logging.getLogger("leitstand.optimizer.actions")
 
@@ -164,7 +164,7 @@ class ActionRunner:
         try:
             async with self._slots:
                 return await rule.action.apply(self._control, request), ""
-        except (ControlError, BoundReachedError, MissingLabelError) as failure:
+        except (ControlError, BoundReachedError, LabelTemplateError) as failure:
             return None, str(failure)
         except Exception as failure:
             logger.exception("action of decision %s raised", decision.id)

@@ -132,6 +132,7 @@ async def _running(
             guards=guards,
             runner=runner,
             prometheus=prometheus,
+            allowed_targets=settings.allowed_targets,
             clock=clock,
             metrics=metrics,
             dry_run=settings.optimizer_dry_run,
@@ -146,8 +147,10 @@ async def _running(
         )
         if prometheus is None:
             logger.warning(
-                "no Prometheus URL: actions are not verified and alerts without an instance "
-                "label cannot be acted on; set --prometheus-url"
+                "no Prometheus URL: actions are not verified, alerts without an instance "
+                "label cannot be acted on, and instances are checked against "
+                "LEITSTAND_OPTIMIZER_ALLOWED_TARGETS (%s); set --prometheus-url",
+                settings.allowed_targets.describe(),
             )
         yield Context(settings, clock, metrics, optimizer, webhook_token)
         await runner.stop(SHUTDOWN_GRACE_SECONDS)

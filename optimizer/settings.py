@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from optimizer.allowlist import AllowedTargets
 from optimizer.rules import DEFAULT_RULES_PATH
 
 
@@ -24,6 +25,9 @@ class Settings(BaseSettings):
 
     # Where targets are found and actions verified; unset disables both.
     prometheus_url: str | None = None
+    # Instances (host:port) and CIDR networks, comma-separated, that alerts may name when
+    # no Prometheus lists a job's targets; empty allows loopback only.
+    optimizer_allowed_targets: str = ""
     # Where escalations are posted; unset leaves them to the log and the metric.
     alertmanager_url: str | None = None
     # How the optimizer names itself in the generatorURL of its escalations.
@@ -43,6 +47,16 @@ class Settings(BaseSettings):
     optimizer_max_pending: int = Field(default=1000, ge=1)
     # Actions that run against the app at the same time.
     optimizer_max_concurrent_actions: int = Field(default=16, ge=1)
+
+    @field_validator("optimizer_allowed_targets")
+    @classmethod
+    def _check_allowed_targets(cls, value: str) -> str:
+        AllowedTargets.parse(value)
+        return value
+
+    @property
+    def allowed_targets(self) -> AllowedTargets:
+        return AllowedTargets.parse(self.optimizer_allowed_targets)
 
     @property
     def state_dir(self) -> Path:

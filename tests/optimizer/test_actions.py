@@ -163,6 +163,7 @@ async def test_verification_records_improvement(
     start_optimizer: StartOptimizer, control: ControlDouble, prometheus: JsonStub
 ) -> None:
     prometheus.routes["/api/v1/query"] = prometheus_vector([])
+    prometheus.routes["/api/v1/targets"] = prometheus_targets("erp", [control.address])
     payload = load_payload("high_latency_firing", {STORED_INSTANCE: control.address})
 
     async with start_optimizer(prometheus_url=prometheus.url) as optimizer:
@@ -194,6 +195,7 @@ async def test_failed_verifications_escalate(
     prometheus = JsonStub().start()
     alertmanager = JsonStub().start()
     prometheus.routes["/api/v1/query"] = prometheus_vector([{"alertname": "LeitstandSaturation"}])
+    prometheus.routes["/api/v1/targets"] = prometheus_targets("erp", [control.address])
     alertmanager.routes["/api/v2/alerts"] = (200, {})
     rules = """
 escalation: {max_failed_attempts: 2, window: 30m}
@@ -225,7 +227,7 @@ rules:
                 )
                 optimizer.clock.advance(120)
 
-            blocked = with_starts_at(payload, "2026-12-04T12:07:30Z")
+            blocked = with_starts_at(payload, "2026-12-04T12:06:30Z")
             [decision] = (await optimizer.post(blocked)).json()["decisions"]
 
             assert decision["result"] == "budget"
@@ -236,7 +238,9 @@ rules:
                 == 2
             )
             assert optimizer.sample("leitstand_optimizer_escalations_total", rule="add-worker") == 1
-            queries = [r.query["query"][0] for r in prometheus.requests]
+            queries = [
+                r.query["query"][0] for r in prometheus.requests if r.path == "/api/v1/query"
+            ]
             assert queries == [f'erp_in_flight{{instance="{control.address}"}} > 10'] * 2
             [posted] = alertmanager.requests
             [alert] = posted.body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,7 +14,12 @@ import httpx
 
 from tests.conftest import require_binary
 from tests.optimizer.conftest import CONTROL_TOKEN, STORED_INSTANCE, load_payload
-from tests.optimizer.doubles import ControlDouble, JsonStub, prometheus_vector
+from tests.optimizer.doubles import (
+    ControlDouble,
+    JsonStub,
+    prometheus_targets,
+    prometheus_vector,
+)
 from tests.support.processes import free_port, running, wait_until
 
 LEITSTAND = str(Path(sys.executable).with_name("leitstand"))
@@ -47,6 +53,7 @@ def test_process_acts_and_escalates(tmp_path: Path, control: ControlDouble) -> N
     alertmanager_binary = require_binary("prometheus-alertmanager")
     prometheus = JsonStub().start()
     prometheus.routes["/api/v1/query"] = prometheus_vector([{"alertname": "LeitstandHighLatency"}])
+    prometheus.routes["/api/v1/targets"] = prometheus_targets("erp", [control.address])
     (tmp_path / "rules.yml").write_text(RULES)
     (tmp_path / "alertmanager.yml").write_text(ALERTMANAGER_CONFIG)
     (tmp_path / "control.token").write_text(CONTROL_TOKEN + "\n")
@@ -158,3 +165,24 @@ def test_invalid_rules_stop_the_start(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{rules}:4: rules[0].action.knob: unknown knob 'nope'" in result.stderr
     assert f"{rules}:4: rules[0].action.value: missing required field 'value'" in result.stderr
+
+
+def test_taken_port_stops_the_start(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [LEITSTAND, "optimizer", f"--port={port}", f"--state={tmp_path / 'state' / 'a.db'}"],
+            capture_output=True,
+            text=True,
+            env=clean_environment(),
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1 port {port}: Address already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert not (tmp_path / "state").exists()
