@@ -159,7 +159,8 @@ def main(argv: list[str]) -> int:
     config = uvicorn.Config(
         application,
         host=settings.optimizer_host,
-        port=settings.optimizer_port,
+        # uvicorn only logs this port, so with --port 0 it shows the one the kernel chose.
+        port=listener.getsockname()[1],
         log_config=None,
         log_level=arguments.log_level,
         lifespan="on",
