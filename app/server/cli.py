@@ -11,8 +11,9 @@ from pydantic import ValidationError
 
 from app.server.listener import PortInUseError, bind_listener
 from app.server.logs import configure_logging
-from app.server.options import parse_options, resolve_workers
+from app.server.options import ServeOptions, check_database_url, parse_options, resolve_workers
 from app.server.rundir import RunFolder
+from app.server.stopping import StopRequested, stop_signals_raise
 from app.settings import Settings
 
 logger = logging.getLogger("leitstand.server")
@@ -21,12 +22,26 @@ logger = logging.getLogger("leitstand.server")
 def main(argv: list[str]) -> int:
     options = parse_options(argv)
     configure_logging(options.log_level, options.access_log)
+    with stop_signals_raise():
+        try:
+            return _start(options)
+        except StopRequested as stop:
+            logger.info("Received %s while starting; stopped before serving", stop.signal_name)
+            return 0
+
+
+def _start(options: ServeOptions) -> int:
     os.environ.update(options.environment)
 
     try:
         settings = Settings()
     except ValidationError as exc:
         logger.error("Invalid settings: %s", _one_line(exc))
+        return 2
+    try:
+        check_database_url(settings.database_url)
+    except ValueError as exc:
+        logger.error("%s", exc)
         return 2
     try:
         workers = resolve_workers(

@@ -1,16 +1,20 @@
 """One app instance: the database prepared, the app built, and the workers supervised.
 
 Everything here runs in the supervisor before the first fork, so the workers
-share the imported code and the built app, and seeding happens once.
+share the imported code and the built app. Seeding happens once, in a child
+process that a stop signal kills before it commits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
+import signal
 import socket
+import sys
 
 import uvicorn
 from sqlalchemy.engine import make_url
@@ -20,6 +24,7 @@ from app.db.setup import prepare_database
 from app.metrics.multiprocess import mark_worker_dead
 from app.server.options import ServeOptions
 from app.server.rundir import RunFolder
+from app.server.stopping import StopRequested, raise_if_stop_requested
 from app.server.supervisor import Supervisor
 from app.server.worker import run_worker
 from app.settings import Settings
@@ -34,18 +39,27 @@ def run_instance(
     """Prepare the database, build the app and supervise ``workers`` workers; return the status."""
     settings = Settings()
     database = make_url(settings.database_url).render_as_string(hide_password=True)
-    try:
-        prepare_database(settings)
-    except Exception:
-        logger.exception("Preparing the database %s failed; check --database", database)
-        return 1
 
+    # The factory is imported first: a wrong --app must not wait for seeding.
     try:
         factory = import_from_string(options.app)
-        app = factory()
     except ImportFromStringError as exc:
         logger.error("Invalid --app %s: %s", options.app, exc)
         return 2
+    except Exception:
+        logger.exception("Importing the app factory %s failed", options.app)
+        return 1
+    if not callable(factory):
+        logger.error("Invalid --app %s: it names no function that returns an app", options.app)
+        return 2
+
+    status = _prepare_database_in_child(settings)
+    if status != 0:
+        logger.error("Preparing the database %s failed; check --database", database)
+        return 1
+
+    try:
+        app = factory()
     except Exception:
         logger.exception("Building the app with %s failed", options.app)
         return 1
@@ -100,9 +114,45 @@ def run_instance(
         worker_timeout=options.worker_timeout,
     )
     try:
+        raise_if_stop_requested()
         return supervisor.run()
     finally:
         state.close()
+
+
+def _prepare_database_in_child(settings: Settings) -> int:
+    """Create the schema and seed in a child process; return its exit status.
+
+    A stop signal kills the child: its open transaction is never committed,
+    so the database keeps what it had, and the supervisor exits at once
+    instead of waiting for the seed to finish.
+    """
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            # A terminal sends Ctrl-C to the whole group; the parent decides what stops.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            prepare_database(settings)
+            status = 0
+        except Exception:
+            logger.exception("Preparing the database failed")
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+
+    try:
+        raise_if_stop_requested()
+        _, wait_status = os.waitpid(pid, 0)
+    except StopRequested:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        logger.info("Stopped preparing the database; its transaction was not committed")
+        raise
+    return os.waitstatus_to_exitcode(wait_status)
 
 
 def _loop_name(loop: str) -> str:

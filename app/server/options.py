@@ -12,8 +12,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 DEFAULT_APP = "app.main:create_app"
+
+# The drivers the app's engine runs on: SQLAlchemy async dialects.
+ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 LoopName = Literal["auto", "uvloop", "asyncio"]
 
@@ -172,3 +178,19 @@ def resolve_workers(requested: str | None, configured: int, minimum: int, maximu
             "change it, or the bounds with --min-workers and --max-workers"
         )
     return count
+
+
+def check_database_url(url: str) -> None:
+    """Raise ``ValueError`` unless ``url`` is a database URL with a known async driver."""
+    try:
+        drivername = make_url(url).drivername
+    except ArgumentError:
+        raise ValueError(
+            f"--database / LEITSTAND_DATABASE_URL: invalid database URL {url!r}; "
+            "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DATABASE"
+        ) from None
+    if drivername not in ASYNC_DRIVERS:
+        raise ValueError(
+            f"--database / LEITSTAND_DATABASE_URL: driver {drivername!r} is not async; "
+            f"use one of {', '.join(ASYNC_DRIVERS)}"
+        )

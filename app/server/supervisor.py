@@ -35,11 +35,11 @@ from pathlib import Path
 from uvicorn.config import STARTUP_FAILURE
 
 from app.server.scaling import CURRENT_WORKERS, RESCALE_SIGNAL, SUPERVISOR_PID, TARGET_WORKERS
+from app.server.stopping import STOP_SIGNALS
 from app.shared_state import SharedState
 
 logger = logging.getLogger("leitstand.server")
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 HANDLED_SIGNALS = (
     *STOP_SIGNALS,
     signal.SIGHUP,

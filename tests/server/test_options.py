@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from app.server.options import parse_options, resolve_workers
+from app.server.options import check_database_url, parse_options, resolve_workers
 
 
 def test_flags_become_leitstand_variables() -> None:
@@ -68,3 +68,26 @@ def test_resolve_workers_outside_bounds_names_the_fix() -> None:
         resolve_workers(None, configured=1, minimum=2, maximum=8)
     with pytest.raises(ValueError, match="lower --min-workers or raise --max-workers"):
         resolve_workers("2", configured=1, minimum=5, maximum=3)
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite:///erp.db", "postgresql+asyncpg://erp:secret@localhost:5432/erp"]
+)
+def test_async_database_urls_pass(url: str) -> None:
+    check_database_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("notaurl", "invalid database URL 'notaurl'"),
+        ("sqlite:///erp.db", "driver 'sqlite' is not async"),
+        ("postgresql://erp@localhost/erp", "driver 'postgresql' is not async"),
+    ],
+    ids=["not-a-url", "sync-sqlite", "sync-postgresql"],
+)
+def test_invalid_database_url_names_the_flag(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match="--database / LEITSTAND_DATABASE_URL") as error:
+        check_database_url(url)
+    assert message in str(error.value)
+    assert "sqlite+aiosqlite" in str(error.value)
