@@ -2,7 +2,8 @@
 
 The traffic below is what makes each panel's series exist: requests to every
 ERP route and a 404, a latency drill, a burst that the app sheds, optimizer
-decisions on made-up instances, and a notification through Alertmanager.
+decisions on scrape targets that have no control API, and a notification
+through Alertmanager.
 Each change to a knob is reverted by its change id, so every knob ends at
 the value it had.
 """
@@ -56,15 +57,17 @@ GET_ROUTES = (
 )
 
 
-def made_up_instances() -> tuple[str, str]:
-    """Return two instances where no server listens, new for each call.
+def targets_without_control_api(stack: LiveStack) -> list[tuple[str, str]]:
+    """Return (job, instance) of two active scrape targets that have no control API.
 
-    The optimizer's actions on them fail at once and never touch the app, whose rule
-    the closed-loop test needs out of cooldown. New ones keep the optimizer's cooldown
-    and Alertmanager's deduplication from swallowing a second run on the same stack.
+    The optimizer acts only on targets Prometheus lists, and its actions on
+    Prometheus and Alertmanager fail at once (404) without touching the app,
+    whose rule the closed-loop test needs out of cooldown.
     """
-    network = secrets.randbelow(250) + 1
-    return f"127.0.{network}.1:9", f"127.0.{network}.2:9"
+    return [
+        ("prometheus", f"127.0.0.1:{stack.ports['prometheus']}"),
+        ("alertmanager", f"127.0.0.1:{stack.ports['alertmanager']}"),
+    ]
 
 
 @dataclass
@@ -144,8 +147,12 @@ def latency_drill(stack: LiveStack) -> None:
 
 
 async def burst(app: str, requests: int) -> list[int]:
+    # Pages nobody asked for yet: cached answers can finish before the next request
+    # arrives, so that no two are ever in flight at once.
+    first = secrets.randbelow(1_000)
+    pages = [f"/api/v1/auftraege?limit=100&offset={first + i}" for i in range(requests)]
     async with httpx.AsyncClient(base_url=app, timeout=10) as client:
-        answers = await asyncio.gather(*(client.get("/api/v1/auftraege") for _ in range(requests)))
+        answers = await asyncio.gather(*(client.get(page) for page in pages))
     return [answer.status_code for answer in answers]
 
 
@@ -174,7 +181,7 @@ def alert(name: str, instance: str, **labels: str) -> dict[str, Any]:
     }
 
 
-def notify_optimizer(stack: LiveStack, instance: str) -> None:
+def notify_optimizer(stack: LiveStack, job: str, instance: str) -> None:
     """Post an evicting-cache alert for ``instance`` and wait until the action on it fails."""
     since = datetime.now(UTC).isoformat()
     payload = {
@@ -187,7 +194,9 @@ def notify_optimizer(stack: LiveStack, instance: str) -> None:
         "commonLabels": {},
         "commonAnnotations": {},
         "externalURL": stack.url("alertmanager"),
-        "alerts": [alert("LeitstandCacheEvicting", instance, cache="kunden", severity="warning")],
+        "alerts": [
+            alert("LeitstandCacheEvicting", instance, job=job, cache="kunden", severity="warning")
+        ],
     }
     answer = httpx.post(
         stack.url("optimizer") + "/webhook",
@@ -240,11 +249,11 @@ def window(live_stack: LiveStack) -> Iterator[Window]:
         shed_burst(stack)
         # The histogram of a new action kind starts at its first observation, which rate()
         # cannot see, so the optimizer acts twice, with scrapes in between.
-        instances = made_up_instances()
-        for instance in instances:
-            notify_optimizer(stack, instance)
+        targets = targets_without_control_api(stack)
+        for job, instance in targets:
+            notify_optimizer(stack, job, instance)
             time.sleep(3 * SCRAPE_SECONDS)
-        notify_through_alertmanager(stack, instances[0])
+        notify_through_alertmanager(stack, targets[0][1])
         wait_until(
             lambda: bool(
                 stack.query('ALERTS{alertname="LeitstandRequestsShed", alertstate="firing"}')
