@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from leitstand.alert_rules import alert_groups
 from leitstand.durations import format_duration, parse_duration
 from leitstand.promconfig import PROMETHEUS_DIR
@@ -148,7 +150,20 @@ def apply_overrides(thresholds: Thresholds, overrides: dict[str, dict[str, float
                 f"{sorted(data['alerts'])}"
             )
         data["alerts"][alert].update(fields)
-    return Thresholds.model_validate(data)
+    try:
+        return Thresholds.model_validate(data)
+    except ValidationError as error:
+        flags = {(alert, field): flag for flag, (alert, field, _) in THRESHOLD_FLAGS.items()}
+        problems = []
+        for item in error.errors():
+            location = tuple(str(part) for part in item["loc"])
+            key = ".".join(location)
+            flag = None
+            if len(location) >= 3 and location[0] == "alerts":
+                flag = flags.get((location[1], location[2]))
+            given = f"{flag} {item['input']}" if flag else key
+            problems.append(f"invalid {given}: {item['msg']} ({key})")
+        raise ThresholdsError("\n".join(problems)) from None
 
 
 def _origin(

@@ -81,6 +81,16 @@ def test_variant_into_checked_in_folder_is_rejected(capsys: pytest.CaptureFixtur
     assert (PROMETHEUS_DIR / ALERTS_FILE).read_text() == before
 
 
+def test_invalid_threshold_flag_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--out", str(tmp_path), "--threshold-cpu", "150"]) == 2
+
+    error = capsys.readouterr().err
+    assert "invalid --threshold-cpu 150.0: Input should be less than or equal to 100" in error
+    assert "alerts.LeitstandHostHighCpu.threshold_percent" in error
+    assert "errors.pydantic.dev" not in error
+    assert not (tmp_path / ALERTS_FILE).exists()
+
+
 def test_invalid_thresholds_name_file_and_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
