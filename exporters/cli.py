@@ -194,7 +194,7 @@ def main(argv: list[str]) -> int:
             settings.port,
             exc,
         )
-        return 1
+        return 2
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -149,7 +149,7 @@ def test_taken_port_exits_with_hint() -> None:
             [*EXPORTER, "--port", str(port)], capture_output=True, text=True, timeout=60
         )
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert f"Cannot listen on 127.0.0.1 port {port}" in result.stderr
     assert "--port" in result.stderr
 
