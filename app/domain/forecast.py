@@ -79,8 +79,8 @@ def fit(series: Sequence[float]) -> HoltFit:
     """Return the fit with the smallest one-step-ahead squared error over ``GRID``.
 
     All grid points run Holt's recursion at once, as numpy arrays, so one fit
-    costs about a hundred array steps instead of 361 Python loops: the forecast
-    runs on the worker's event loop, and a long fit would stall every request of
+    costs about a hundred array steps instead of 361 Python loops. The forecast
+    runs on the worker's event loop, where a long fit would stall every request of
     that worker. Each element sees the same operations in the same order as
     ``smooth``, so the sums are the same floats.
     """

@@ -2,7 +2,7 @@
 
 The drill makes every forecast computation slow through the app's fault
 injection and lets the forecast cache churn (a short TTL), so most forecast
-requests compute. Prometheus sees the 95th percentile latency rise and fires
+requests compute. Prometheus records the 95th percentile latency rise and fires
 ``LeitstandHighLatency``; Alertmanager sends it to the optimizer, which turns on
 degraded mode; the app serves the last computed forecasts instead of computing;
 latency falls, the alert resolves, and the optimizer reverts degraded mode.
@@ -31,7 +31,7 @@ RATE = 'instance:http_requests:rate5m{{instance="{instance}"}}'
 
 @dataclass
 class Endpoints:
-    """Where the parts of the stack listen, and the control token."""
+    """URLs of the stack's parts, and the control token."""
 
     app: str
     prometheus: str
@@ -160,7 +160,7 @@ class Drill:
     # The drill.
 
     def warm_cache(self, articles: int) -> None:
-        """Compute the forecasts the load asks for once, so that start-up is not a drill."""
+        """Compute the forecasts the load requests once, so that start-up is not a drill."""
         for artikel_id in range(1, articles + 1):
             self.client.get(f"{self.endpoints.app}/api/v1/artikel/{artikel_id}/prognose")
 

@@ -27,7 +27,7 @@ logger = logging.getLogger("leitstand.up")
 
 
 class StackError(RuntimeError):
-    """The stack could not start; the message says why and what to change."""
+    """An error that stops the stack before it runs; its message names the cause and the fix."""
 
 
 def binary(name: str, package: str) -> str:
@@ -226,7 +226,7 @@ def validate(config: StackConfig) -> None:
 
 
 def check_ports(config: StackConfig, specs: list[PartSpec]) -> None:
-    """Raise ``StackError`` naming every taken port and the process that holds it."""
+    """Raise ``StackError`` naming every taken port and the process listening on it."""
     wanted = {
         "app": config.ports.app,
         "exporter": config.ports.exporter,

@@ -21,7 +21,7 @@ import httpx
 
 @dataclass
 class PartSpec:
-    """What to run for one part and how to tell that it is ready."""
+    """Command, readiness check and summary URL of one part."""
 
     name: str
     argv: list[str]
@@ -79,7 +79,7 @@ class Part:
         return self.proc.poll() is None
 
     def wait_ready(self, stop: threading.Event) -> None:
-        """Wait until the ready URL answers; raise ``RuntimeError`` if the part dies."""
+        """Wait until the ready URL returns below 400; raise ``RuntimeError`` if the part dies."""
         url = self.spec.ready_url
         if url is None:
             return
@@ -113,7 +113,7 @@ class Part:
 
 
 def _answers(url: str) -> bool:
-    """Return whether ``url`` answers: below 400 for HTTP, a connection for ``tcp://``."""
+    """Return whether ``url`` is ready: a status below 400, or a connection for ``tcp://``."""
     if url.startswith("tcp://"):
         host, _, port = url.removeprefix("tcp://").rpartition(":")
         try:

@@ -147,7 +147,7 @@ def latency_drill(stack: LiveStack) -> None:
 
 
 async def burst(app: str, requests: int) -> list[int]:
-    # Pages nobody asked for yet: cached answers can finish before the next request
+    # Pages not requested before: cached responses can finish before the next request
     # arrives, so that no two are ever in flight at once.
     first = secrets.randbelow(1_000)
     pages = [f"/api/v1/auftraege?limit=100&offset={first + i}" for i in range(requests)]
